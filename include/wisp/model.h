@@ -1,0 +1,70 @@
+// wisp/model.h - loading Whisper models (Hugging Face directories, whisper.cpp ggml files).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wisp/tokenizer.h"
+
+namespace wisp {
+
+// Architecture hyper-parameters, named as openai-whisper's ModelDimensions.
+struct ModelDims {
+  int n_mels = 80;
+  int n_vocab = 51865;
+  int n_audio_ctx = 1500;
+  int n_audio_state = 0;
+  int n_audio_head = 0;
+  int n_audio_layer = 0;
+  int n_text_ctx = 448;
+  int n_text_state = 0;
+  int n_text_head = 0;
+  int n_text_layer = 0;
+};
+
+// How the weights are stored in the file the model came from.
+enum class WeightType { F32, F16, BF16 };
+const char* weight_type_name(WeightType type);
+
+struct ModelInfo {
+  ModelDims dims;
+  std::string path;    // the directory or file loaded
+  std::string format;  // "hf" or "ggml"
+  WeightType weight_type = WeightType::F32;
+  // (decoder layer, head) pairs whose cross-attention aligns with time; empty if unknown.
+  std::vector<std::pair<int, int>> alignment_heads;
+  // Tokens suppressed at every step by default ("-1"); from generation_config.json when present.
+  std::vector<int> suppress_tokens;
+  bool multilingual() const { return dims.n_vocab >= 51865; }
+};
+
+class ModelWeights;  // defined in src/model/; the tensors the runtime reads
+
+class Model {
+ public:
+  // Loads a Hugging Face Whisper directory (config.json + model.safetensors [+ index] +
+  // generation_config.json + tokenizer files) or a whisper.cpp ggml .bin file. Every tensor's
+  // shape is checked against the config; failures throw wisp::Error naming the file and tensor.
+  static std::shared_ptr<Model> load(const std::string& path);
+
+  const ModelInfo& info() const { return info_; }
+  const ModelDims& dims() const { return info_.dims; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  const ModelWeights& weights() const { return *weights_; }
+  // Mel filterbank stored in the model file (ggml), or empty: then computed.
+  const std::vector<float>& mel_filters() const { return mel_filters_; }
+
+  Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,
+        std::vector<float> mel_filters);
+  ~Model();
+
+ private:
+  ModelInfo info_;
+  Tokenizer tokenizer_;
+  std::shared_ptr<const ModelWeights> weights_;
+  std::vector<float> mel_filters_;
+};
+
+}  // namespace wisp

@@ -1,0 +1,42 @@
+#include "model/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "wisp/error.h"
+
+namespace wisp {
+
+std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) throw Error("model file not found: " + path);
+    throw Error("cannot open model file " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error("model path is not a regular file: " + path);
+  }
+  if (st.st_size == 0) {
+    ::close(fd);
+    throw Error("model file is empty: " + path);
+  }
+  void* data = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);  // the mapping keeps the file alive
+  if (data == MAP_FAILED) throw Error("cannot memory-map " + path + ": " + std::strerror(errno));
+  return std::shared_ptr<MappedFile>(
+      new MappedFile(path, static_cast<const std::byte*>(data), static_cast<size_t>(st.st_size)));
+}
+
+MappedFile::MappedFile(std::string path, const std::byte* data, size_t size)
+    : path_(std::move(path)), data_(data), size_(size) {}
+
+MappedFile::~MappedFile() { munmap(const_cast<std::byte*>(data_), size_); }
+
+}  // namespace wisp

@@ -1,0 +1,85 @@
+// The model's parameters in the form the runtime computes with: float32, row-major, checked
+// against the model's dimensions. F32 tensors stay in the memory-mapped file where aligned;
+// F16/BF16 ones are converted once at load.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "model/raw_tensor.h"
+#include "wisp/model.h"
+
+namespace wisp {
+
+// y = x W^T + b, with W row-major [out][in].
+struct LinearWeights {
+  const float* weight = nullptr;
+  const float* bias = nullptr;  // nullptr: no bias (Whisper's key projections)
+  int out = 0;
+  int in = 0;
+};
+
+struct LayerNormWeights {
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  int dim = 0;
+};
+
+struct AttentionWeights {
+  LinearWeights query, key, value, out;
+  int n_head = 0;
+};
+
+struct EncoderBlockWeights {
+  LayerNormWeights attn_ln;
+  AttentionWeights attn;
+  LayerNormWeights mlp_ln;
+  LinearWeights fc1, fc2;
+};
+
+struct DecoderBlockWeights {
+  LayerNormWeights attn_ln;
+  AttentionWeights attn;
+  LayerNormWeights cross_attn_ln;
+  AttentionWeights cross_attn;
+  LayerNormWeights mlp_ln;
+  LinearWeights fc1, fc2;
+};
+
+struct ConvWeights {
+  const float* weight = nullptr;  // [out][in][kernel]
+  const float* bias = nullptr;    // [out]
+  int out = 0, in = 0, kernel = 3;
+};
+
+class ModelWeights {
+ public:
+  // Checks every tensor the architecture needs against `dims` (throws wisp::Error naming the
+  // file and tensor on a missing tensor or wrong shape) and prepares it for compute.
+  ModelWeights(const ModelDims& dims, int n_audio_ffn, int n_text_ffn, RawTensorSet tensors);
+
+  ConvWeights conv1, conv2;
+  const float* encoder_positions = nullptr;  // [n_audio_ctx][n_audio_state]
+  std::vector<EncoderBlockWeights> encoder_blocks;
+  LayerNormWeights encoder_ln;
+  const float* token_embedding = nullptr;    // [n_vocab][n_text_state], also the output projection
+  const float* decoder_positions = nullptr;  // [n_text_ctx][n_text_state]
+  std::vector<DecoderBlockWeights> decoder_blocks;
+  LayerNormWeights decoder_ln;
+
+  WeightType stored_type() const { return stored_type_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const float* tensor(const std::string& name, std::vector<int64_t> expected_shape);
+  LinearWeights linear(const std::string& prefix, int out, int in, bool has_bias = true);
+  LayerNormWeights layer_norm(const std::string& prefix, int dim);
+  AttentionWeights attention(const std::string& prefix, int dim, int n_head);
+
+  RawTensorSet raw_;
+  std::vector<std::unique_ptr<float[]>> converted_;
+  WeightType stored_type_ = WeightType::F32;
+  size_t bytes_ = 0;
+};
+
+}  // namespace wisp
