@@ -25,11 +25,13 @@ import numpy as np
 from whisper_tensors import Dims, TensorSpec
 
 # Std of attention scores q.k/sqrt(d_head) for unit-variance inputs: peaked over 1500 frames.
-QUERY_GAIN = 2.5
-# Variance the residual branches of one stack add up to, relative to a unit-variance input.
-RESIDUAL_BRANCH_VARIANCE = 24.0
+QUERY_GAIN = float(__import__("os").environ.get("QG", "2.5"))
+# Variance the residual branches of one stack add up to, per model dimension. The token's own
+# embedding then contributes ~sqrt(d / (1 + RESIDUAL_VARIANCE_PER_DIM * d)) * sqrt(d) to its own
+# logit, below the ~4.5 * sqrt(d) maximum of the other logits, so it no longer always wins.
+RESIDUAL_VARIANCE_PER_DIM = float(__import__("os").environ.get("RVPD", "0.5"))
 # conv weights are scaled up so the audio, not the positional embedding, drives the encoder.
-CONV_GAIN = 2.0
+CONV_GAIN = float(__import__("os").environ.get("CG", "2.0"))
 BIAS_STD = 0.1
 LN_BIAS_STD = 0.2
 AUDIO_POSITION_STD = 0.5
@@ -50,9 +52,9 @@ def _normal(rng: np.random.Generator, shape, std: float) -> np.ndarray:
 
 def _residual_gain(dims: Dims, stack: str) -> float:
     """Gain of the out_proj/fc2 weights, so all branches of a stack add about
-    RESIDUAL_BRANCH_VARIANCE to the stream whatever its depth."""
+    RESIDUAL_VARIANCE_PER_DIM * d_model to the stream whatever its depth."""
     sublayers = 3 * dims.n_decoder_layers if stack == "decoder" else 2 * dims.n_encoder_layers
-    return math.sqrt(RESIDUAL_BRANCH_VARIANCE / sublayers)
+    return math.sqrt(RESIDUAL_VARIANCE_PER_DIM * dims.d_model / sublayers)
 
 
 def generate_f32(seed: int, dims: Dims, spec: TensorSpec) -> np.ndarray:

@@ -40,12 +40,22 @@ struct Segment {
   double no_speech_prob = 0;
 };
 
+// Where the time went (wall clock, milliseconds).
+struct TranscribeTimings {
+  double mel_ms = 0;
+  double encode_ms = 0;   // all encoder passes (language detection included)
+  int encode_passes = 0;
+  double decode_ms = 0;   // all decoder forwards
+  int decode_steps = 0;   // decoder forwards (one per sampled token)
+};
+
 struct TranscribeResult {
   std::string text;
   std::string language;
   // Language detection probabilities, highest first (empty when the language was given).
   std::vector<std::pair<std::string, double>> language_probs;
   std::vector<Segment> segments;
+  TranscribeTimings timings;
 };
 
 // Called after each window with (frames done, total frames).

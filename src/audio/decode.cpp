@@ -239,11 +239,10 @@ std::vector<float> load_audio(const std::string& path, int sample_rate) {
 
   std::vector<float>& samples = converter.samples();
   if (samples.empty()) {
-    std::string reason = "no audio samples could be decoded";
-    const std::string detail =
-        read_error ? ffmpeg_error_text(read_error) : last_ffmpeg_message();
-    if (!detail.empty()) reason += " (" + detail + ")";
-    fail_decode(name, reason);
+    std::string detail = read_error ? ffmpeg_error_text(read_error) : last_ffmpeg_message();
+    if (!detail.empty()) detail = " (" + detail + ")";
+    throw Error("no audio in " + name + ": it decoded to zero samples" + detail +
+                "; is the file empty or cut short?");
   }
   return std::move(samples);
 }

@@ -1,4 +1,5 @@
 // `wisp`: command-line front end of libwisp.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\nRun 'wisp --help' for usage.\n", e.what());
+    std::fprintf(stderr, "error: %s (see 'wisp --help')\n", e.what());
     return 2;
   }
   try {

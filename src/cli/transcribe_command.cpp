@@ -48,6 +48,16 @@ int run(const TranscribeArgs& args) {
   for (size_t i = 0; i < args.files.size(); ++i) {
     const std::vector<float> audio = load_audio(args.files[i]);
     const TranscribeResult result = transcriber.transcribe(audio, options);
+    if (args.verbose) {
+      const TranscribeTimings& t = result.timings;
+      std::fprintf(stderr,
+                   "%s: %.1f s audio; mel %.0f ms; encode %.0f ms (%d pass%s, %.0f ms each); "
+                   "decode %.0f ms (%d steps, %.2f ms/step)\n",
+                   args.files[i].c_str(), static_cast<double>(audio.size()) / kSampleRate, t.mel_ms, t.encode_ms,
+                   t.encode_passes, t.encode_passes == 1 ? "" : "es",
+                   t.encode_passes ? t.encode_ms / t.encode_passes : 0.0, t.decode_ms, t.decode_steps,
+                   t.decode_steps ? t.decode_ms / t.decode_steps : 0.0);
+    }
     if (many && args.output_format == "txt") std::printf("==> %s <==\n", args.files[i].c_str());
     std::string text = format_result(result, args.output_format);
     if (many && args.output_format == "json" && i + 1 < args.files.size()) text.insert(text.size() - 1, ",");

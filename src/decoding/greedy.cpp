@@ -32,6 +32,7 @@ WindowDecodeResult decode_greedy(Decoder& decoder, const WindowDecodeRequest& re
     } else {
       out = decoder.forward(&tokens.back(), 1, 1, static_cast<int>(tokens.size()) - 1);
     }
+    ++result.steps;
     std::copy(out, out + n_vocab, logits.begin());
     for (const auto& filter : request.filters) filter->apply(logits.data(), n_vocab, tokens);
 

@@ -25,6 +25,7 @@ struct WindowDecodeResult {
   double sum_logprob = 0;
   double avg_logprob = 0;  // sum_logprob / (len(tokens) + 1), as openai-whisper
   double no_speech_prob = 0;
+  int steps = 0;  // decoder forwards run
 };
 
 // The decoder must hold this window's audio features (Decoder::set_audio_features).

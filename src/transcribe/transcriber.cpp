@@ -2,6 +2,7 @@
 // windows advanced by `seek`, language detection on the first window, the previous text as
 // prompt, no-speech skipping.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <sstream>
 
@@ -70,6 +71,10 @@ static std::string strip(const std::string& s) {
   return s.substr(begin, s.find_last_not_of(" \t\n\r") - begin + 1);
 }
 
+static double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Frames [seek, seek + size) of the mel, zero-padded to one window (openai's pad_or_trim).
 static LogMel window_of(const LogMel& mel, int seek, int size) {
   LogMel window;
@@ -104,14 +109,22 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
     language = "en";
   }
 
+  TranscribeResult result;
+  TranscribeTimings& timings = result.timings;
+  auto start = std::chrono::steady_clock::now();
   const LogMel mel = log_mel_spectrogram(audio, model.dims().n_mels, kChunkSamples, 0, model.mel_filters());
   const int content_frames = mel.n_frames - kChunkFrames;
-  TranscribeResult result;
+  timings.mel_ms = ms_since(start);
+  auto encode = [&](const LogMel& window) {
+    start = std::chrono::steady_clock::now();
+    impl_->decoder.set_audio_features(impl_->encoder.forward(window.data.data()));
+    timings.encode_ms += ms_since(start);
+    ++timings.encode_passes;
+  };
 
   if (!language) {
     // Detected on the first 30 s of the padded mel, as openai-whisper does before its loop.
-    LogMel first = mel_window(mel, 0);
-    impl_->decoder.set_audio_features(impl_->encoder.forward(first.data.data()));
+    encode(mel_window(mel, 0));
     result.language_probs = detect_language(impl_->decoder, tokenizer);
     language = result.language_probs.front().first;
   }
@@ -131,8 +144,7 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
   while (seek < content_frames) {
     const int segment_size = std::min(kChunkFrames, content_frames - seek);
     const double time_offset = static_cast<double>(seek) * kHopLength / kSampleRate;
-    const LogMel window = window_of(mel, seek, segment_size);
-    impl_->decoder.set_audio_features(impl_->encoder.forward(window.data.data()));
+    encode(window_of(mel, seek, segment_size));
 
     WindowDecodeRequest request;
     if (options.condition_on_previous_text && prompt_reset_since < all_tokens.size()) {
@@ -150,7 +162,10 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
     const int sample_begin = static_cast<int>(request.initial_tokens.size());
     if (options.suppress_blank) request.filters.push_back(std::make_unique<SuppressBlank>(blank, sample_begin));
     if (!suppress.empty()) request.filters.push_back(std::make_unique<SuppressTokens>(suppress));
+    start = std::chrono::steady_clock::now();
     const WindowDecodeResult decoded = decode_greedy(impl_->decoder, request);
+    timings.decode_ms += ms_since(start);
+    timings.decode_steps += decoded.steps;
 
     bool skip = options.no_speech_threshold && decoded.no_speech_prob > *options.no_speech_threshold;
     if (options.logprob_threshold && decoded.avg_logprob > *options.logprob_threshold) skip = false;

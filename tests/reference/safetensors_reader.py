@@ -15,16 +15,17 @@ import numpy as np
 import torch
 
 
-def _decode(raw: bytes, dtype: str, shape: list[int], where: str) -> np.ndarray:
+def _decode(raw: np.ndarray, dtype: str, shape: list[int], where: str) -> np.ndarray:
+    """raw: the tensor's bytes (uint8 view of the file) -> float64 array of `shape`."""
     if dtype == "F32":
-        values = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+        values = raw.view("<f4").astype(np.float64)
     elif dtype == "F16":
-        values = np.frombuffer(raw, dtype="<f2").astype(np.float64)
+        values = raw.view("<f2").astype(np.float64)
     elif dtype == "BF16":
-        bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+        bits = raw.view("<u2").astype(np.uint32) << np.uint32(16)
         values = bits.view(np.float32).astype(np.float64)
     elif dtype == "F64":
-        values = np.frombuffer(raw, dtype="<f8").copy()
+        values = raw.view("<f8").astype(np.float64)
     else:
         raise ValueError(f"{where}: unsupported safetensors dtype {dtype}")
     expected = int(np.prod(shape, dtype=np.int64))
@@ -43,7 +44,8 @@ def read_safetensors(path: str) -> dict[str, torch.Tensor]:
         if header_len > 100_000_000:
             raise ValueError(f"{path}: implausible header length {header_len}")
         header = json.loads(f.read(header_len).decode("utf-8"))
-        data = f.read()
+    # Map the file rather than reading it: no copies besides the float64 result.
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_len)
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -53,6 +55,7 @@ def read_safetensors(path: str) -> dict[str, torch.Tensor]:
             raise ValueError(f"{path}: {name} data_offsets {begin}..{end} outside the file")
         values = _decode(data[begin:end], info["dtype"], info["shape"], f"{path}: {name}")
         tensors[name] = torch.from_numpy(values)
+    del data
     return tensors
 
 

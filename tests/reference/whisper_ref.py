@@ -37,6 +37,9 @@ from safetensors_reader import read_hf_weights  # noqa: E402
 from tiktoken_bpe import LANGUAGES  # noqa: E402
 
 LN_EPS = 1e-5
+
+if "OMP_NUM_THREADS" not in os.environ:  # torch defaults to one thread on some builds
+    torch.set_num_threads(os.cpu_count() or 1)
 N_TIMESTAMPS = 1501
 
 

@@ -88,14 +88,16 @@ std::string as_unicode(const std::string& bytes) {
 }
 
 // A tiny complete vocabulary: the 256 bytes in byte order, then a few merges.
-const std::vector<std::string> kSmallMerges = {"he", "ll", "hell", "hello", " w", "or", " wor"};
+// "xyz" has no merge path: tiktoken still encodes the piece "xyz" as that one token.
+const std::vector<std::string> kSmallMerges = {"he", "ll", "hell", "hello", " w", "or", " wor",
+                                               "xyz"};
 std::vector<std::string> small_tokens() {
   std::vector<std::string> tokens;
   for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
   tokens.insert(tokens.end(), kSmallMerges.begin(), kSmallMerges.end());
   return tokens;
 }
-const int kSmallRanks = 256 + 7;
+const int kSmallRanks = 256 + static_cast<int>(kSmallMerges.size());
 const int kSmallVocab = kSmallRanks + 8 + 1501 + 99;
 
 }  // namespace
@@ -255,6 +257,20 @@ TEST(TokenizerTest, DecodePartialUtf8LikePython) {
   EXPECT_EQ(tok.decode(prefix), "\uFFFD");
   prefix.push_back(x);
   EXPECT_EQ(tok.decode(prefix), "\uFFFDx");
+  // Surrogates, overlongs and code points above U+10FFFF: every byte is its own U+FFFD.
+  auto byte_tokens = [&](const std::string& bytes) {
+    std::vector<int> ids;
+    for (char b : bytes) {
+      for (int id = 0; id < 256; ++id) {
+        if (tok.token_bytes(id) == std::string(1, b)) ids.push_back(id);
+      }
+    }
+    return ids;
+  };
+  EXPECT_EQ(tok.decode(byte_tokens("\xED\xA0\x80")), "\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(tok.decode(byte_tokens("\xE0\x80\xAF")), "\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(tok.decode(byte_tokens("\xF4\x90\x80\x80")), "\uFFFD\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(tok.decode(byte_tokens("\xF0\x9F\x98\x80")), "\U0001F600");
 }
 
 TEST(TokenizerTest, DecodeDropsTimestampsKeepsOtherSpecials) {
@@ -329,6 +345,8 @@ TEST(TokenizerTest, ByteTokensEncodeLikeRanks) {
   EXPECT_EQ(tok.encode("hello"), (std::vector<int>{259}));        // whole piece is a token
   EXPECT_EQ(tok.encode("hellx"), (std::vector<int>{258, 'x'}));   // he, ll, then hell
   EXPECT_EQ(tok.encode(" world"), (std::vector<int>{262, 'l', 'd'}));  // " w"+"or" -> " wor"
+  EXPECT_EQ(tok.encode("xyz"), (std::vector<int>{263}));
+  EXPECT_EQ(tok.encode(" xyz"), (std::vector<int>{' ', 'x', 'y', 'z'}));
   EXPECT_EQ(tok.decode(tok.encode("hello world")), "hello world");
 }
 
