@@ -34,7 +34,7 @@ RESIDUAL_VARIANCE_PER_DIM = float(__import__("os").environ.get("RVPD", "0.5"))
 CONV_GAIN = float(__import__("os").environ.get("CG", "2.0"))
 BIAS_STD = 0.1
 LN_BIAS_STD = 0.2
-AUDIO_POSITION_STD = 0.5
+AUDIO_POSITION_STD = float(__import__("os").environ.get("APS", "0.5"))
 TEXT_POSITION_STD = 0.5
 
 DTYPES = ("f32", "f16", "bf16")

@@ -151,7 +151,7 @@ class WhisperRef:
         """mel [n_mels, n_frames] (3000 for 30 s; any even count up to that, using the first
         n_frames/2 positional embeddings) -> audio features [n_frames/2, d_model]."""
         w = self.w
-        x = torch.as_tensor(np.asarray(mel), dtype=torch.float64)
+        x = torch.as_tensor(mel).to(torch.float64)
         if x.ndim != 2 or x.shape[0] != self.n_mels:
             raise ValueError(f"mel must be [{self.n_mels}, n_frames], got {list(x.shape)}")
         if x.shape[1] % 2 or x.shape[1] > 2 * self.n_audio_ctx:
