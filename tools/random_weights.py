@@ -78,7 +78,10 @@ def generate_f32(seed: int, dims: Dims, spec: TensorSpec) -> np.ndarray:
     if spec.kind == "ln_bias":
         return _normal(rng, shape, LN_BIAS_STD)
     if spec.kind == "token_embedding":
-        return _normal(rng, shape, 1.0)
+        # N(0, 1) rows rescaled to the common norm sqrt(d): no token wins by sheer length.
+        x = _normal(rng, shape, 1.0)
+        x *= np.float32(math.sqrt(shape[1])) / np.linalg.norm(x, axis=1, keepdims=True)
+        return x
     if spec.kind == "audio_positions":
         return _normal(rng, shape, AUDIO_POSITION_STD)
     if spec.kind == "text_positions":

@@ -111,15 +111,22 @@ void add_vocab_object(const json& object, const std::string& file,
   }
 }
 
-// Orders the base tokens by id, which must be exactly 0..n-1.
+// Orders the base tokens by id. Without a known <|endoftext|> id they must be exactly 0..n-1;
+// with one, it fixes the count and ids it leaves unused become empty (never-encoded) tokens,
+// like the empty token at id 50256 of openai's multilingual ranks.
 std::vector<std::string> tokens_by_id(std::vector<std::pair<int, std::string>>& base,
-                                      const std::string& file) {
-  std::vector<std::string> tokens(base.size());
-  std::vector<char> seen(base.size(), 0);
+                                      std::optional<int> eot, const std::string& file) {
+  if (eot && static_cast<size_t>(*eot) > base.size() + 16) {
+    throw Error(file + ": <|endoftext|> has id " + std::to_string(*eot) + " but there are only " +
+                std::to_string(base.size()) + " base tokens; the vocabulary is corrupt");
+  }
+  const size_t count = eot ? static_cast<size_t>(*eot) : base.size();
+  std::vector<std::string> tokens(count);
+  std::vector<char> seen(count, 0);
   for (auto& [id, bytes] : base) {
-    if (static_cast<size_t>(id) >= base.size() || seen[id]) {
-      throw Error(file + ": token ids are not 0.." + std::to_string(base.size() - 1) +
-                  " (id " + std::to_string(id) + " is out of place); the vocabulary is corrupt");
+    if (static_cast<size_t>(id) >= count || seen[id]) {
+      throw Error(file + ": token ids are not 0.." + std::to_string(count - 1) + " (id " +
+                  std::to_string(id) + " is out of place); the vocabulary is corrupt");
     }
     seen[id] = 1;
     tokens[id] = std::move(bytes);
@@ -177,7 +184,11 @@ HfVocabulary read_hf_vocabulary(const std::string& dir) {
   std::unordered_set<int> special_ids;
   for (const auto& [text, id] : vocab.specials) special_ids.insert(id);
   std::erase_if(base, [&](const auto& entry) { return special_ids.count(entry.first) > 0; });
-  vocab.tokens = tokens_by_id(base, vocab.source);
+  std::optional<int> eot;
+  for (const auto& [text, id] : vocab.specials) {
+    if (text == "<|endoftext|>") eot = id;
+  }
+  vocab.tokens = tokens_by_id(base, eot, vocab.source);
   return vocab;
 }
 

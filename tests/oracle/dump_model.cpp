@@ -52,11 +52,15 @@ int dump_encoder(const Args& args) {
   return 0;
 }
 
-// --model M --audio F --tokens a,b,c --out logits.npy  ([T][n_vocab], teacher-forced)
+// --model M --audio F --tokens a,b,c [--mel-out mel.npy] --out logits.npy
+// ([T][n_vocab], teacher-forced)
 int dump_logits(const Args& args) {
   set_compute_threads(0);
   auto model = Model::load(require(args, "model"));
   const LogMel window = first_window(*model, require(args, "audio"));
+  if (args.count("mel-out")) {
+    write_npy(args.at("mel-out"), window.data.data(), {static_cast<size_t>(window.n_mels), kChunkFrames});
+  }
   const std::vector<int> tokens = parse_tokens(require(args, "tokens"));
   Encoder encoder(*model);
   Decoder decoder(*model, 1);

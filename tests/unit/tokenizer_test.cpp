@@ -374,6 +374,14 @@ TEST(TokenizerTest, HfVocabJsonDirectory) {
   EXPECT_EQ(hf.token_bytes(' '), " ");
   EXPECT_EQ(hf.token_bytes(0xAD), "\xAD");
 
+  // An id left unused below <|endoftext|> is an empty token (HF's multilingual vocab has one).
+  vocab.erase(as_unicode("xyz"));
+  dir.write("vocab.json", vocab.dump());
+  const Tokenizer gap = Tokenizer::from_hf_dir(dir.path().string(), kSmallVocab);
+  EXPECT_EQ(gap.token_bytes(263), "");
+  EXPECT_EQ(gap.encode("xyz"), (std::vector<int>{'x', 'y', 'z'}));
+  EXPECT_EQ(gap.special().eot, kSmallRanks);
+
   // A special token in the wrong place means the files and n_vocab disagree.
   dir.write("added_tokens.json", nlohmann::json{{"<|en|>", kSmallRanks + 5}}.dump());
   expect_error([&] { Tokenizer::from_hf_dir(dir.path().string(), kSmallVocab); },
@@ -451,6 +459,9 @@ TEST(TokenizerTest, MissingOrCorruptHfFiles) {
   dir.write("vocab.json", "{\"a\": 0, \"\u4e16\": 1}");  // not in GPT-2's byte alphabet
   expect_error([&] { Tokenizer::from_hf_dir(dir.path().string(), kSmallVocab); },
                {vocab, "byte alphabet"});
+  dir.write("vocab.json", "{\"a\": 0, \"<|endoftext|>\": 9999}");
+  expect_error([&] { Tokenizer::from_hf_dir(dir.path().string(), kSmallVocab); },
+               {vocab, "<|endoftext|> has id 9999"});
   dir.write("vocab.json", "{\"a\": \"zero\"}");
   expect_error([&] { Tokenizer::from_hf_dir(dir.path().string(), kSmallVocab); },
                {vocab, "'a'"});
