@@ -8,7 +8,8 @@ without pretrained weights.
 Formats: "hf" writes a Hugging Face directory (config.json, generation_config.json,
 preprocessor_config.json, model.safetensors or sharded model-0000i-of-0000N.safetensors with
 model.safetensors.index.json, and vocab.json/merges.txt/added_tokens.json/tokenizer.json);
-"ggml" writes whisper.cpp's DIR/ggml-model.bin; "both" writes both with identical values.
+"ggml" writes whisper.cpp's DIR/ggml-model.bin; "both" writes both with identical values
+(ggml has no bf16 type: with --dtype bf16 its file holds the bf16-rounded values as f32).
 Values are deterministic in --seed; tensors are generated and written one at a time, so even
 large-v3 needs little memory.
 """
@@ -105,6 +106,15 @@ class HfWeights:
                 f.write("\n")
 
 
+def remove_stale_weights(directory: str) -> None:
+    """Deletes safetensors files of an earlier run, so a single-file model never sits next to
+    a stale shard index (or the reverse) and loaders pick up the wrong weights."""
+    for name in os.listdir(directory):
+        if name == "model.safetensors.index.json" or (
+                name.startswith("model") and name.endswith(".safetensors")):
+            os.remove(os.path.join(directory, name))
+
+
 def load_mel_filters(assets: str, n_mels: int) -> np.ndarray:
     path = os.path.join(assets, "mel_filters.npz")
     with np.load(path) as npz:
@@ -119,9 +129,6 @@ def make_model(size: str, out: str, fmt: str = "hf", dtype: str = "f32", seed: i
         raise ValueError(f"unknown format {fmt!r} (expected hf, ggml or both)")
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r} (expected one of {', '.join(DTYPES)})")
-    if fmt != "hf" and dtype == "bf16":
-        raise ValueError("ggml files hold f32 or f16 weights only; use --dtype f32|f16 "
-                         "or --format hf for bf16")
     if shards < 1:
         raise ValueError("--shards must be at least 1")
     assets = assets or os.path.join(REPO_ROOT, "..", "shared", "assets")
@@ -137,6 +144,8 @@ def make_model(size: str, out: str, fmt: str = "hf", dtype: str = "f32", seed: i
     os.makedirs(out, exist_ok=True)
 
     specs = tensor_specs(dims)
+    if fmt in ("hf", "both"):
+        remove_stale_weights(out)
     hf = HfWeights(out, specs, dtype, shards) if fmt in ("hf", "both") else None
     ggml = None
     if fmt in ("ggml", "both"):

@@ -68,7 +68,7 @@ def test_teacher_forced_logits_match_reference(case):
     assert (actual.argmax(-1) == expected.argmax(-1)).all()
 
 
-def reference_transcribe(ref, audio_path, language=None):
+def reference_transcribe(ref, audio_path, language=None, task="transcribe"):
     """openai-whisper's transcribe() for a clip of at most 30 s, greedy without timestamps:
     language detected on the first 30 s of the padded mel, the window zero-padded after the
     audio's frames."""
@@ -83,20 +83,20 @@ def reference_transcribe(ref, audio_path, language=None):
             language, language_probs = ref.detect_language(features)
         window = np.zeros((ref.n_mels, 3000), np.float32)
         window[:, :content] = mel[:, :content]
-        result = ref.greedy_decode(torch.from_numpy(window).double(), language=language or "en")
+        result = ref.greedy_decode(torch.from_numpy(window).double(), language=language or "en", task=task)
     result["language_probs"] = language_probs
     return result
 
 
-@pytest.mark.parametrize("language", [None, "en", "de"])
-def test_greedy_tokens_match_reference(case, language):
-    args = ["transcribe", case["audio"], "--model", case["model"], "--output-format", "json"]
+@pytest.mark.parametrize("language,task", [(None, "transcribe"), ("en", "transcribe"), ("de", "translate")])
+def test_greedy_tokens_match_reference(case, language, task):
+    args = ["transcribe", case["audio"], "--model", case["model"], "--output-format", "json", "--task", task]
     if language:
         args += ["--language", language]
     result = run_wisp(*args)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     wisp = json.loads(result.stdout)
-    expected = reference_transcribe(case["ref"], case["audio"], language)
+    expected = reference_transcribe(case["ref"], case["audio"], language, task)
 
     assert wisp["language"] == expected["language"]
     if language is None:

@@ -1,6 +1,7 @@
 """Shared helpers for wisp's Python tests: where things are, cached random-weight models,
 running the CLI. Tests run under CTest, which sets WISP_BIN, WISP_ORACLE_DUMP, WISP_SHARED,
 WISP_SOURCE and WISP_WORK; sensible defaults apply when a test is run by hand."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -41,7 +42,10 @@ def make_model(size: str = "tiny", fmt: str = "hf", dtype: str = "f32", seed: in
     concurrent tests never see half a model."""
     shared_file("assets/multilingual.tiktoken")
     written = "hf" if dtype == "bf16" else "both"  # whisper.cpp's converter writes no bf16 files
-    key = "-".join([size, written, dtype, f"s{seed}", *[str(e).lstrip("-") for e in extra]])
+    # The generator's own source is part of the key: a changed generator means new models.
+    generator = hashlib.sha1(b"".join(p.read_bytes() for p in sorted((SOURCE / "tools").glob("*.py"))))
+    key = "-".join([size, written, dtype, f"s{seed}", *[str(e).lstrip("-") for e in extra],
+                    generator.hexdigest()[:10]])
     target = WORK / "models" / key
     if not (target / "done").exists():
         tmp = WORK / "models" / f".{key}.{uuid.uuid4().hex}"
