@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "wisp/error.h"
 #include "wisp/output.h"
 
@@ -8,12 +9,6 @@ namespace wisp {
 const std::vector<std::string>& output_formats() {
   static const std::vector<std::string> formats = {"txt", "json"};
   return formats;
-}
-
-static std::string strip(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\n\r");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\n\r") - begin + 1);
 }
 
 static std::string to_txt(const TranscribeResult& result) {

@@ -5,6 +5,7 @@
 
 #include "kernels/ops.h"
 #include "model/weights.h"
+#include "runtime/mlp_block.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -103,11 +104,7 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, h_.data());
     add_inplace(x_.data(), h_.data(), n);
 
-    layer_norm(x_.data(), rows, d, b.mlp_ln.gamma, b.mlp_ln.beta, h_.data());
-    linear(h_.data(), rows, d, b.fc1.weight, b.fc1.bias, b.fc1.out, mlp_.data());
-    gelu_inplace(mlp_.data(), static_cast<size_t>(rows) * b.fc1.out);
-    linear(mlp_.data(), rows, b.fc1.out, b.fc2.weight, b.fc2.bias, d, h_.data());
-    add_inplace(x_.data(), h_.data(), n);
+    residual_mlp(x_.data(), rows, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data());
   }
 
   last_n_tokens_ = n_tokens;

@@ -4,6 +4,7 @@
 
 #include "kernels/ops.h"
 #include "model/weights.h"
+#include "runtime/mlp_block.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -76,11 +77,7 @@ const float* Encoder::forward(const float* mel) {
     linear(attn_.data(), n_ctx_, d, b.attn.out.weight, b.attn.out.bias, d, h_.data());
     add_inplace(x_.data(), h_.data(), n);
 
-    layer_norm(x_.data(), n_ctx_, d, b.mlp_ln.gamma, b.mlp_ln.beta, h_.data());
-    linear(h_.data(), n_ctx_, d, b.fc1.weight, b.fc1.bias, b.fc1.out, mlp_.data());
-    gelu_inplace(mlp_.data(), static_cast<size_t>(n_ctx_) * b.fc1.out);
-    linear(mlp_.data(), n_ctx_, b.fc1.out, b.fc2.weight, b.fc2.bias, d, h_.data());
-    add_inplace(x_.data(), h_.data(), n);
+    residual_mlp(x_.data(), n_ctx_, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data());
   }
   layer_norm(x_.data(), n_ctx_, d, w.encoder_ln.gamma, w.encoder_ln.beta, h_.data());
   return h_.data();

@@ -14,6 +14,7 @@
 #include "transcribe/compression.h"
 #include "transcribe/language_option.h"
 #include "wisp/audio.h"
+#include "common/text.h"
 #include "wisp/error.h"
 #include "wisp/transcribe.h"
 
@@ -63,12 +64,6 @@ static std::vector<int> suppressed_tokens(const std::string& option, const Model
   std::sort(result.begin(), result.end());
   result.erase(std::unique(result.begin(), result.end()), result.end());
   return result;
-}
-
-static std::string strip(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\n\r");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\n\r") - begin + 1);
 }
 
 static double ms_since(std::chrono::steady_clock::time_point start) {
@@ -130,7 +125,9 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
   }
   result.language = *language;
 
-  std::vector<int> sot_sequence = {special.sot};
+  std::vector<int> sot_sequence;
+  sot_sequence.reserve(4);
+  sot_sequence.push_back(special.sot);
   if (model.info().multilingual()) {
     sot_sequence.push_back(*tokenizer.language_token(*language));
     sot_sequence.push_back(options.task == "translate" ? special.translate : special.transcribe);
