@@ -42,4 +42,8 @@ LogMel log_mel_spectrogram(std::span<const float> samples, int n_mels, int paddi
 // pad_or_trim applied to a mel slice) - the input of one 30 s encoder window.
 LogMel mel_window(const LogMel& mel, int offset, int n_frames = kChunkFrames);
 
+// openai's pad_or_trim(mel[:, offset:offset+content]): at most `content` frames from `offset`,
+// zero-padded to `n_frames` - the input of one window of the transcription loop.
+LogMel mel_segment(const LogMel& mel, int offset, int content, int n_frames = kChunkFrames);
+
 }  // namespace wisp

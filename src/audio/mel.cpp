@@ -152,7 +152,11 @@ LogMel log_mel_spectrogram(std::span<const float> samples, int n_mels, int paddi
 }
 
 LogMel mel_window(const LogMel& mel, int offset, int n_frames) {
-  if (offset < 0 || n_frames < 0) {
+  return mel_segment(mel, offset, n_frames, n_frames);
+}
+
+LogMel mel_segment(const LogMel& mel, int offset, int content, int n_frames) {
+  if (offset < 0 || n_frames < 0 || content < 0) {
     throw Error("invalid mel window (offset " + std::to_string(offset) + ", " +
                 std::to_string(n_frames) + " frames); both must be >= 0");
   }
@@ -160,7 +164,7 @@ LogMel mel_window(const LogMel& mel, int offset, int n_frames) {
   window.n_mels = mel.n_mels;
   window.n_frames = n_frames;
   window.data.assign(static_cast<size_t>(mel.n_mels) * n_frames, 0.0f);
-  const int available = std::clamp(mel.n_frames - offset, 0, n_frames);
+  const int available = std::clamp(std::min(mel.n_frames - offset, content), 0, n_frames);
   if (available == 0) return window;  // past the end: all padding
   for (int m = 0; m < mel.n_mels; ++m) {
     std::copy_n(mel.row(m) + offset, available,

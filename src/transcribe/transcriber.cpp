@@ -70,18 +70,6 @@ static double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Frames [seek, seek + size) of the mel, zero-padded to one window (openai's pad_or_trim).
-static LogMel window_of(const LogMel& mel, int seek, int size) {
-  LogMel window;
-  window.n_mels = mel.n_mels;
-  window.n_frames = kChunkFrames;
-  window.data.assign(static_cast<size_t>(mel.n_mels) * kChunkFrames, 0.0f);
-  for (int m = 0; m < mel.n_mels; ++m) {
-    std::copy_n(mel.row(m) + seek, size, window.data.begin() + static_cast<size_t>(m) * kChunkFrames);
-  }
-  return window;
-}
-
 TranscribeResult Transcriber::transcribe(std::span<const float> audio, const TranscribeOptions& options,
                                          const ProgressCallback& progress) {
   const Model& model = *model_;
@@ -141,7 +129,7 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
   while (seek < content_frames) {
     const int segment_size = std::min(kChunkFrames, content_frames - seek);
     const double time_offset = static_cast<double>(seek) * kHopLength / kSampleRate;
-    encode(window_of(mel, seek, segment_size));
+    encode(mel_segment(mel, seek, segment_size));
 
     WindowDecodeRequest request;
     if (options.condition_on_previous_text && prompt_reset_since < all_tokens.size()) {

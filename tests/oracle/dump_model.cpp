@@ -20,12 +20,7 @@ LogMel first_window(const Model& model, const std::string& audio_path) {
   const std::vector<float> audio = load_audio(audio_path);
   const LogMel mel = log_mel_spectrogram(audio, model.dims().n_mels, kChunkSamples, 0, model.mel_filters());
   const int content = std::min(mel.n_frames - kChunkFrames, kChunkFrames);
-  LogMel window = mel_window(mel, 0);
-  for (int m = 0; m < window.n_mels; ++m) {
-    std::fill(window.data.begin() + static_cast<long>(m) * kChunkFrames + content,
-              window.data.begin() + static_cast<long>(m + 1) * kChunkFrames, 0.0f);
-  }
-  return window;
+  return mel_segment(mel, 0, content);
 }
 
 std::vector<int> parse_tokens(const std::string& list) {
