@@ -1,5 +1,7 @@
 #include "decoding/logit_filters.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace wisp {
@@ -22,6 +24,55 @@ void SuppressTokens::apply(float* logits, int n_vocab, const std::vector<int>&) 
   for (int t : suppressed_) {
     if (t >= 0 && t < n_vocab) logits[t] = kNegInf;
   }
+}
+
+ApplyTimestampRules::ApplyTimestampRules(int timestamp_begin, int eot, int no_timestamps, int sample_begin,
+                                         std::optional<int> max_initial_timestamp_index)
+    : timestamp_begin_(timestamp_begin),
+      eot_(eot),
+      no_timestamps_(no_timestamps),
+      sample_begin_(sample_begin),
+      max_initial_timestamp_index_(max_initial_timestamp_index) {}
+
+void ApplyTimestampRules::apply(float* logits, int n_vocab, const std::vector<int>& tokens) const {
+  const int ts = timestamp_begin_;
+  auto forbid = [&](int begin, int end) {
+    std::fill(logits + std::clamp(begin, 0, n_vocab), logits + std::clamp(end, 0, n_vocab), kNegInf);
+  };
+  if (no_timestamps_ >= 0 && no_timestamps_ < n_vocab) logits[no_timestamps_] = kNegInf;
+
+  const int n_sampled = static_cast<int>(tokens.size()) - sample_begin_;
+  const int* sampled = tokens.data() + sample_begin_;
+  const bool last_was_timestamp = n_sampled >= 1 && sampled[n_sampled - 1] >= ts;
+  const bool penultimate_was_timestamp = n_sampled < 2 || sampled[n_sampled - 2] >= ts;
+  if (last_was_timestamp) {
+    if (penultimate_was_timestamp) {
+      forbid(ts, n_vocab);  // a pair just closed (or the first one): text must follow
+    } else {
+      forbid(0, eot_);  // an open timestamp: its partner or <|endoftext|> must follow
+    }
+  }
+
+  // Timestamps never decrease; a closed pair is followed by a strictly later one.
+  for (int i = n_sampled - 1; i >= 0; --i) {
+    if (sampled[i] < ts) continue;
+    const int timestamp_last = (last_was_timestamp && !penultimate_was_timestamp) ? sampled[i] : sampled[i] + 1;
+    forbid(ts, timestamp_last);
+    break;
+  }
+
+  if (n_sampled == 0) {
+    forbid(0, ts);  // the first sampled token is a timestamp
+    if (max_initial_timestamp_index_) forbid(ts + *max_initial_timestamp_index_ + 1, n_vocab);
+  }
+
+  // Sample a timestamp when the timestamps together are likelier than every text token.
+  const float max_logit = *std::max_element(logits, logits + n_vocab);
+  if (std::isinf(max_logit)) return;
+  double timestamp_sum = 0.0;
+  for (int i = ts; i < n_vocab; ++i) timestamp_sum += std::exp(static_cast<double>(logits[i]) - max_logit);
+  const float max_text = *std::max_element(logits, logits + std::min(ts, n_vocab));
+  if (timestamp_sum > 0.0 && std::log(timestamp_sum) > static_cast<double>(max_text) - max_logit) forbid(0, ts);
 }
 
 }  // namespace wisp

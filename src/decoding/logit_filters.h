@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace wisp {
@@ -32,6 +33,21 @@ class SuppressTokens : public LogitFilter {
 
  private:
   std::vector<int> suppressed_;
+};
+
+// openai-whisper's ApplyTimestampRules: timestamps come in pairs (except right before
+// <|endoftext|>) and never decrease, the first sampled token is a timestamp no later than
+// `max_initial_timestamp_index` steps, and a timestamp is forced when the timestamps together are
+// likelier than any single text token.
+class ApplyTimestampRules : public LogitFilter {
+ public:
+  ApplyTimestampRules(int timestamp_begin, int eot, int no_timestamps, int sample_begin,
+                      std::optional<int> max_initial_timestamp_index);
+  void apply(float* logits, int n_vocab, const std::vector<int>& tokens) const override;
+
+ private:
+  int timestamp_begin_, eot_, no_timestamps_, sample_begin_;
+  std::optional<int> max_initial_timestamp_index_;
 };
 
 }  // namespace wisp

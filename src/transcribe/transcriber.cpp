@@ -1,29 +1,32 @@
-// The transcription loop of openai-whisper's transcribe(): log-mel of the whole input, 30 s
-// windows advanced by `seek`, language detection on the first window, the previous text as
-// prompt, no-speech skipping.
+// openai-whisper's transcribe() loop: log-mel of the whole input, 30 s windows advanced by
+// `seek` within the clip ranges, language detection on the first window, temperature fallback
+// with quality gates, segments split at timestamp pairs, the previous text as prompt, word
+// timestamps and the hallucination-skipping heuristics built on them.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <sstream>
 
-#include "decoding/greedy.h"
+#include "common/text.h"
+#include "decoding/decoding_task.h"
 #include "decoding/language.h"
 #include "kernels/ops.h"
 #include "runtime/decoder.h"
 #include "runtime/encoder.h"
-#include "transcribe/compression.h"
 #include "transcribe/language_option.h"
+#include "transcribe/option_checks.h"
+#include "transcribe/quality_gates.h"
+#include "transcribe/window_segments.h"
+#include "transcribe/word_timing.h"
 #include "wisp/audio.h"
-#include "common/text.h"
 #include "wisp/error.h"
 #include "wisp/transcribe.h"
 
 namespace wisp {
 
 struct Transcriber::Impl {
-  explicit Impl(const Model& model) : encoder(model), decoder(model, 1) {}
+  explicit Impl(const Model& model) : encoder(model), decoder(std::make_unique<Decoder>(model, 1)) {}
   Encoder encoder;
-  Decoder decoder;
+  std::unique_ptr<Decoder> decoder;  // grown when beam search or best_of needs more sequences
 };
 
 Transcriber::Transcriber(std::shared_ptr<const Model> model, int threads) : model_(std::move(model)) {
@@ -34,55 +37,29 @@ Transcriber::Transcriber(std::shared_ptr<const Model> model, int threads) : mode
 
 Transcriber::~Transcriber() = default;
 
-// The "-1"-style option: comma-separated ids, -1 expanding to the model's default set, plus the
-// special tokens openai-whisper always suppresses.
-static std::vector<int> suppressed_tokens(const std::string& option, const Model& model) {
-  std::vector<int> result;
-  std::stringstream in(option);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (item.find_first_not_of(" \t") == std::string::npos) continue;
-    int id;
-    try {
-      size_t used = 0;
-      id = std::stoi(item, &used);
-      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw Error("--suppress_tokens: '" + item + "' is not a token id (expected e.g. \"-1\" or \"-1,123,456\")");
-    }
-    if (id == -1) {
-      const auto& defaults = model.info().suppress_tokens;
-      result.insert(result.end(), defaults.begin(), defaults.end());
-    } else if (id < 0 || id >= model.dims().n_vocab) {
-      throw Error("--suppress_tokens: token id " + std::to_string(id) + " is outside the vocabulary");
-    } else {
-      result.push_back(id);
-    }
-  }
-  const SpecialTokens& s = model.tokenizer().special();
-  result.insert(result.end(), {s.transcribe, s.translate, s.sot, s.sot_prev, s.sot_lm, s.no_speech});
-  std::sort(result.begin(), result.end());
-  result.erase(std::unique(result.begin(), result.end()), result.end());
-  return result;
-}
+namespace {
 
-static double ms_since(std::chrono::steady_clock::time_point start) {
+double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
+double frames_to_seconds(int frames) { return static_cast<double>(frames * kHopLength) / kSampleRate; }
+
+// Python's tokens[-n:] (all of them when n is 0).
+std::vector<int> python_tail(const std::vector<int>& tokens, long n) {
+  if (n <= 0 || static_cast<size_t>(n) >= tokens.size()) return tokens;
+  return {tokens.end() - n, tokens.end()};
+}
+
+}  // namespace
+
 TranscribeResult Transcriber::transcribe(std::span<const float> audio, const TranscribeOptions& options,
-                                         const ProgressCallback& progress) {
+                                         const ProgressCallback& progress, const SegmentCallback& on_segment) {
   const Model& model = *model_;
   const Tokenizer& tokenizer = model.tokenizer();
   const SpecialTokens& special = tokenizer.special();
-  if (options.task != "transcribe" && options.task != "translate") {
-    throw Error("--task must be 'transcribe' or 'translate', got '" + options.task + "'");
-  }
-  const int max_sample_len = model.dims().n_text_ctx / 2;
-  if (options.sample_len < 0 || options.sample_len > max_sample_len) {
-    throw Error("sample_len must be between 1 and " + std::to_string(max_sample_len));
-  }
-  const std::vector<int> suppress = suppressed_tokens(options.suppress_tokens, model);
+  check_options(options, model);
+
   std::optional<std::string> language;
   if (options.language) language = resolve_language(*options.language, tokenizer);
   if (!model.info().multilingual()) {
@@ -92,15 +69,24 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
     language = "en";
   }
 
+  // The decoder holds as many sequences as the widest group any temperature needs.
+  int max_group = options.beam_size.value_or(1);
+  for (double t : options.temperatures) {
+    if (t > 0.0) max_group = std::max(max_group, options.best_of.value_or(1));
+  }
+  if (impl_->decoder->max_batch() < max_group) impl_->decoder = std::make_unique<Decoder>(model, max_group);
+  Decoder& decoder = *impl_->decoder;
+
   TranscribeResult result;
   TranscribeTimings& timings = result.timings;
   auto start = std::chrono::steady_clock::now();
   const LogMel mel = log_mel_spectrogram(audio, model.dims().n_mels, kChunkSamples, 0, model.mel_filters());
   const int content_frames = mel.n_frames - kChunkFrames;
+  const double content_duration = frames_to_seconds(content_frames);
   timings.mel_ms = ms_since(start);
   auto encode = [&](const LogMel& window) {
     start = std::chrono::steady_clock::now();
-    impl_->decoder.set_audio_features(impl_->encoder.forward(window.data.data()));
+    decoder.set_audio_features(impl_->encoder.forward(window.data.data()));
     timings.encode_ms += ms_since(start);
     ++timings.encode_passes;
   };
@@ -108,79 +94,183 @@ TranscribeResult Transcriber::transcribe(std::span<const float> audio, const Tra
   if (!language) {
     // Detected on the first 30 s of the padded mel, as openai-whisper does before its loop.
     encode(mel_window(mel, 0));
-    result.language_probs = detect_language(impl_->decoder, tokenizer);
+    result.language_probs = detect_language(decoder, tokenizer);
     language = result.language_probs.front().first;
   }
   result.language = *language;
 
-  std::vector<int> sot_sequence;
-  sot_sequence.reserve(4);
-  sot_sequence.push_back(special.sot);
-  if (model.info().multilingual()) {
-    sot_sequence.push_back(*tokenizer.language_token(*language));
-    sot_sequence.push_back(options.task == "translate" ? special.translate : special.transcribe);
-  }
-  if (options.without_timestamps) sot_sequence.push_back(special.no_timestamps);
-  const std::vector<int> blank = {tokenizer.encode(" ").front(), special.eot};
+  DecodingOptions decode_options;
+  decode_options.task = options.task;
+  decode_options.language = *language;
+  decode_options.sample_len = options.sample_len;
+  decode_options.best_of = options.best_of;
+  decode_options.beam_size = options.beam_size;
+  decode_options.patience = options.patience;
+  decode_options.length_penalty = options.length_penalty;
+  decode_options.suppress_tokens = suppressed_tokens(options.suppress_tokens, model);
+  decode_options.suppress_blank = options.suppress_blank;
+  decode_options.without_timestamps = options.without_timestamps;
+  decode_options.max_initial_timestamp = options.max_initial_timestamp;
+  if (options.prefix) decode_options.prefix = tokenizer.encode(" " + strip(*options.prefix));
+  const std::vector<int> alignment_sot = sot_sequence(model, *language, options.task);
+  WordTimingOptions word_options;
+  word_options.prepend_punctuations = options.prepend_punctuations;
+  word_options.append_punctuations = options.append_punctuations;
 
-  std::vector<int> all_tokens;
+  SamplingRng rng(options.seed);
+  auto decode_with_fallback = [&]() {
+    DecodingResult decoded;
+    for (size_t i = 0; i < options.temperatures.size(); ++i) {
+      DecodingOptions attempt = decode_options;
+      attempt.temperature = options.temperatures[i];
+      if (attempt.temperature > 0.0) {
+        attempt.beam_size.reset();
+        attempt.patience.reset();
+      } else {
+        attempt.best_of.reset();
+      }
+      start = std::chrono::steady_clock::now();
+      decoded = decode_window(decoder, model, attempt, rng);
+      timings.decode_ms += ms_since(start);
+      timings.decode_steps += decoded.steps;
+      if (!needs_fallback(decoded, options)) break;
+      if (i + 1 < options.temperatures.size()) ++timings.fallbacks;
+    }
+    return decoded;
+  };
+
+  std::vector<int> initial_prompt_tokens;
+  if (options.initial_prompt) initial_prompt_tokens = tokenizer.encode(" " + strip(*options.initial_prompt));
+  std::vector<int> all_tokens = initial_prompt_tokens;
   size_t prompt_reset_since = 0;
-  int seek = 0;
-  while (seek < content_frames) {
-    const int segment_size = std::min(kChunkFrames, content_frames - seek);
-    const double time_offset = static_cast<double>(seek) * kHopLength / kSampleRate;
+  const long remaining_prompt_length =
+      model.dims().n_text_ctx / 2 - 1 - static_cast<long>(initial_prompt_tokens.size());
+  double last_speech_timestamp = 0.0;
+
+  const std::vector<std::pair<int, int>> clips = seek_clips(options.clip_timestamps, content_frames);
+  size_t clip_index = 0;
+  int seek = clips[0].first;
+  while (clip_index < clips.size()) {
+    const auto [clip_start, clip_end] = clips[clip_index];
+    if (seek < clip_start) seek = clip_start;
+    if (seek >= clip_end) {
+      if (++clip_index < clips.size()) seek = clips[clip_index].first;
+      continue;
+    }
+    const double time_offset = frames_to_seconds(seek);
+    const double window_end_time = frames_to_seconds(seek + kChunkFrames);
+    const int segment_size = std::min({kChunkFrames, content_frames - seek, clip_end - seek});
+    const double segment_duration = frames_to_seconds(segment_size);
     encode(mel_segment(mel, seek, segment_size));
 
-    WindowDecodeRequest request;
-    if (options.condition_on_previous_text && prompt_reset_since < all_tokens.size()) {
-      // The previous text, at most half the context minus one token.
-      const size_t n_prompt = std::min(all_tokens.size() - prompt_reset_since, static_cast<size_t>(max_sample_len - 1));
-      request.initial_tokens.push_back(special.sot_prev);
-      request.initial_tokens.insert(request.initial_tokens.end(), all_tokens.end() - static_cast<long>(n_prompt),
-                                    all_tokens.end());
+    if (options.carry_initial_prompt) {
+      const size_t ignored = std::max(initial_prompt_tokens.size(), prompt_reset_since);
+      const std::vector<int> rest(all_tokens.begin() + static_cast<long>(std::min(ignored, all_tokens.size())),
+                                  all_tokens.end());
+      decode_options.prompt = initial_prompt_tokens;
+      const std::vector<int> tail = python_tail(rest, remaining_prompt_length);
+      decode_options.prompt.insert(decode_options.prompt.end(), tail.begin(), tail.end());
+    } else {
+      decode_options.prompt.assign(all_tokens.begin() + static_cast<long>(prompt_reset_since), all_tokens.end());
     }
-    request.sot_index = static_cast<int>(request.initial_tokens.size());
-    request.initial_tokens.insert(request.initial_tokens.end(), sot_sequence.begin(), sot_sequence.end());
-    request.sample_len = options.sample_len > 0 ? options.sample_len : max_sample_len;
-    request.eot = special.eot;
-    request.no_speech = special.no_speech;
-    const int sample_begin = static_cast<int>(request.initial_tokens.size());
-    if (options.suppress_blank) request.filters.push_back(std::make_unique<SuppressBlank>(blank, sample_begin));
-    if (!suppress.empty()) request.filters.push_back(std::make_unique<SuppressTokens>(suppress));
-    start = std::chrono::steady_clock::now();
-    const WindowDecodeResult decoded = decode_greedy(impl_->decoder, request);
-    timings.decode_ms += ms_since(start);
-    timings.decode_steps += decoded.steps;
+    const DecodingResult decoded = decode_with_fallback();
 
-    bool skip = options.no_speech_threshold && decoded.no_speech_prob > *options.no_speech_threshold;
-    if (options.logprob_threshold && decoded.avg_logprob > *options.logprob_threshold) skip = false;
-    if (!skip) {
-      Segment segment;
-      segment.id = static_cast<int>(result.segments.size());
-      segment.seek = seek;
-      segment.start = time_offset;
-      segment.end = time_offset + static_cast<double>(segment_size) * kHopLength / kSampleRate;
+    if (is_silent_window(decoded, options)) {
+      seek += segment_size;  // silence: nothing to keep from this window
+      if (progress) progress(std::min(seek, content_frames), content_frames);
+      continue;
+    }
+
+    const int previous_seek = seek;
+    WindowSplit split = split_window(decoded.tokens, special.timestamp_begin, time_offset, segment_size);
+    std::vector<Segment>& current = split.segments;
+    for (Segment& s : current) {
+      s.seek = seek;
       std::vector<int> text_tokens;
-      for (int t : decoded.tokens) {
+      for (int t : s.tokens) {
         if (t < special.eot) text_tokens.push_back(t);
       }
-      segment.text = tokenizer.decode(text_tokens);
-      segment.tokens = decoded.tokens;
-      segment.avg_logprob = decoded.avg_logprob;
-      segment.compression_ratio = compression_ratio(strip(tokenizer.decode(decoded.tokens)));
-      segment.no_speech_prob = decoded.no_speech_prob;
-      if (strip(segment.text).empty()) {
-        segment.text.clear();  // openai-whisper keeps empty segments but drops their tokens
-        segment.tokens.clear();
-      }
-      all_tokens.insert(all_tokens.end(), segment.tokens.begin(), segment.tokens.end());
-      result.segments.push_back(std::move(segment));
+      s.text = tokenizer.decode(text_tokens);
+      s.temperature = decoded.temperature;
+      s.avg_logprob = decoded.avg_logprob;
+      s.compression_ratio = decoded.compression_ratio;
+      s.no_speech_prob = decoded.no_speech_prob;
     }
-    seek += segment_size;
-    if (!options.condition_on_previous_text) prompt_reset_since = all_tokens.size();
+    seek += split.seek_advance;
+
+    if (options.word_timestamps) {
+      double speech_before = last_speech_timestamp;  // openai passes it by value
+      add_word_timestamps(current, decoder, model, alignment_sot, *language, segment_size, word_options, speech_before);
+      if (!split.single_timestamp_ending) {
+        const auto end = last_word_end(current);
+        if (end && *end > time_offset) seek = round_half_even(*end * kFramesPerSecond);
+      }
+      if (options.hallucination_silence_threshold) {
+        const double threshold = *options.hallucination_silence_threshold;
+        if (!split.single_timestamp_ending) {
+          const auto end = last_word_end(current);
+          if (end && *end > time_offset) {
+            seek = window_end_time - *end > threshold ? round_half_even(*end * kFramesPerSecond)
+                                                        : previous_seek + segment_size;
+          }
+        }
+        auto next_with_words = [&](size_t from) -> const Segment* {
+          for (size_t i = from; i < current.size(); ++i) {
+            if (!current[i].words.empty()) return &current[i];
+          }
+          return nullptr;
+        };
+        // A leading hallucination after silence: skip the silence and decode again from there.
+        const Segment* first = next_with_words(0);
+        if (first && is_segment_anomaly(first)) {
+          const double gap = first->start - time_offset;
+          if (gap > threshold) {
+            seek = previous_seek + round_half_even(gap * kFramesPerSecond);
+            continue;
+          }
+        }
+        // Drop a hallucination surrounded by silence (or more hallucinations) and what follows.
+        double hal_last_end = last_speech_timestamp;
+        for (size_t si = 0; si < current.size(); ++si) {
+          const Segment& segment = current[si];
+          if (segment.words.empty()) continue;
+          if (is_segment_anomaly(&segment)) {
+            const Segment* next = next_with_words(si + 1);
+            const double hal_next_start = next ? next->words.front().start : time_offset + segment_duration;
+            const bool silence_before = segment.start - hal_last_end > threshold || segment.start < threshold ||
+                                        segment.start - time_offset < 2.0;
+            const bool silence_after = hal_next_start - segment.end > threshold || is_segment_anomaly(next) ||
+                                       window_end_time - segment.end < 2.0;
+            if (silence_before && silence_after) {
+              seek = round_half_even(std::max(time_offset + 1, segment.start) * kFramesPerSecond);
+              if (content_duration - segment.end < threshold) seek = content_frames;
+              current.resize(si);
+              break;
+            }
+          }
+          hal_last_end = segment.end;
+        }
+      }
+      if (const auto end = last_word_end(current)) last_speech_timestamp = *end;
+    }
+
+    for (Segment& s : current) {
+      // Instantaneous or textless segments are kept, emptied, as openai-whisper does.
+      if (s.start == s.end || strip(s.text).empty()) {
+        s.text.clear();
+        s.tokens.clear();
+        s.words.clear();
+      }
+      s.id = static_cast<int>(result.segments.size());
+      all_tokens.insert(all_tokens.end(), s.tokens.begin(), s.tokens.end());
+      if (on_segment) on_segment(s);
+      result.segments.push_back(std::move(s));
+    }
+    if (!options.condition_on_previous_text || decoded.temperature > 0.5) prompt_reset_since = all_tokens.size();
     if (progress) progress(std::min(seek, content_frames), content_frames);
   }
-  result.text = tokenizer.decode(all_tokens);
+  result.text = tokenizer.decode(
+      std::vector<int>(all_tokens.begin() + static_cast<long>(initial_prompt_tokens.size()), all_tokens.end()));
   return result;
 }
 
