@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 
 #include "wisp/error.h"
 
@@ -55,7 +56,11 @@ void complete_bool_flags(std::vector<std::string>& args, const std::vector<std::
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--") break;
     if (std::find(names.begin(), names.end(), args[i]) == names.end()) continue;
-    if (i + 1 < args.size() && is_bool_literal(args[i + 1])) {
+    // A bare flag is followed by nothing, another option or an input file; anything else is
+    // its value (and a wrong one gets a clear error).
+    const bool bare = i + 1 == args.size() || args[i + 1][0] == '-' ||
+                      (!is_bool_literal(args[i + 1]) && std::filesystem::exists(args[i + 1]));
+    if (!bare) {
       ++i;
     } else {
       args.insert(args.begin() + static_cast<long>(i) + 1, "True");

@@ -186,7 +186,7 @@ int run(const TranscribeArgs& args) {
     }
     if (many && format == "txt") std::printf("==> %s <==\n", file.c_str());
     std::string text = format_result(result, format, writer_options);
-    if (many && format == "json" && i + 1 < args.files.size()) text.insert(text.size() - 1, ",");
+    if (format == "json") text += many && i + 1 < args.files.size() ? ",\n" : "\n";
     std::fputs(text.c_str(), stdout);
     std::fflush(stdout);
   }

@@ -1,6 +1,7 @@
 #include "runtime/decoder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/ops.h"
@@ -101,6 +102,7 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     attention(q_.data(), d, cross_k_.data() + l * cross_per_layer, d, cross_v_.data() + l * cross_per_layer,
               d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0,
               scores_.data());
+    if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
     linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, h_.data());
     add_inplace(x_.data(), h_.data(), n);
 
@@ -124,6 +126,45 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
   return logits_.data();
 }
 
+void Decoder::set_alignment_heads(std::vector<std::pair<int, int>> heads, int max_tokens) {
+  const int n_head = model_.dims().n_text_head;
+  for (const auto& [layer, head] : heads) {
+    if (layer < 0 || layer >= n_layer_ || head < 0 || head >= n_head) {
+      throw Error("alignment head (" + std::to_string(layer) + ", " + std::to_string(head) +
+                  ") is outside the decoder's " + std::to_string(n_layer_) + " layers x " + std::to_string(n_head) +
+                  " heads; fix alignment_heads in the model's generation_config.json");
+    }
+  }
+  if (max_tokens <= 0 || max_tokens > n_ctx_) max_tokens = n_ctx_;
+  alignment_heads_ = std::move(heads);
+  if (alignment_heads_.empty()) return;
+  alignment_max_tokens_ = max_tokens;
+  const size_t needed = alignment_heads_.size() * static_cast<size_t>(max_tokens) * n_audio_ctx_;
+  if (alignment_qk_.size() < needed) alignment_qk_.resize(needed);
+}
+
+const float* Decoder::alignment_qk(int i) const {
+  if (i < 0 || i >= n_alignment_heads()) throw Error("alignment_qk: head index out of range");
+  return alignment_qk_.data() + static_cast<size_t>(i) * alignment_max_tokens_ * n_audio_ctx_;
+}
+
+// The same scaled product the attention kernel forms before its softmax, for sequence 0's rows.
+void Decoder::capture_cross_scores(int layer, int n_tokens, int offset, int d_head) {
+  if (offset + n_tokens > alignment_max_tokens_) {
+    throw Error("alignment capture holds " + std::to_string(alignment_max_tokens_) +
+                " tokens; call set_alignment_heads with a larger max_tokens");
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  const float* cross_k = cross_k_.data() + static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
+  for (size_t i = 0; i < alignment_heads_.size(); ++i) {
+    if (alignment_heads_[i].first != layer) continue;
+    const int col = alignment_heads_[i].second * d_head;
+    float* out = alignment_qk_.data() + (i * alignment_max_tokens_ + offset) * static_cast<size_t>(n_audio_ctx_);
+    gemm_nt(n_tokens, n_audio_ctx_, d_head, q_.data() + col, n_state_, cross_k + col, n_state_, out, n_audio_ctx_,
+            scale);
+  }
+}
+
 const float* Decoder::position_logits(int seq, int i) {
   if (i < 0 || i >= last_n_tokens_) throw Error("position_logits: position out of range");
   const ModelWeights& w = model_.weights();
@@ -134,15 +175,21 @@ const float* Decoder::position_logits(int seq, int i) {
   return position_logits_.data();
 }
 
-void Decoder::reorder_cache(const std::vector<int>& source) {
-  const size_t per_seq = static_cast<size_t>(n_ctx_) * n_state_;
+void Decoder::reorder_cache(const std::vector<int>& source, int n_positions) {
   const int batch = static_cast<int>(source.size());
+  if (batch > max_batch_) throw Error("reorder_cache: more sequences than the decoder holds");
+  bool identity = true;
+  for (int s = 0; s < batch; ++s) identity = identity && source[s] == s;
+  if (identity) return;
+  const size_t positions = n_positions < 0 ? n_ctx_ : std::min(n_positions, n_ctx_);
+  const size_t per_seq = positions * n_state_;
   for (int l = 0; l < n_layer_; ++l) {
     for (float* (Decoder::*cache)(int, int) : {&Decoder::self_k, &Decoder::self_v}) {
       for (int s = 0; s < batch; ++s) {
         std::memcpy(reorder_scratch_.data() + s * per_seq, (this->*cache)(l, source[s]), per_seq * sizeof(float));
       }
       for (int s = 0; s < batch; ++s) {
+        if (source[s] == s) continue;
         std::memcpy((this->*cache)(l, s), reorder_scratch_.data() + s * per_seq, per_seq * sizeof(float));
       }
     }

@@ -1,8 +1,10 @@
 // The text decoder with its caches: self-attention K/V grow one step at a time per sequence;
 // cross-attention K/V are computed once per audio window and shared by all sequences.
-// All buffers are allocated at construction, so decode steps do not allocate.
+// All buffers are allocated at construction (the optional alignment capture when it is turned
+// on), so decode steps do not allocate.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "wisp/model.h"
@@ -28,8 +30,20 @@ class Decoder {
   // <|startoftranscript|>, whose distribution gives the no-speech probability).
   const float* position_logits(int seq, int i);
 
-  // Sequence b's cache becomes a copy of sequence source[b]'s (beam search reordering).
-  void reorder_cache(const std::vector<int>& source);
+  // Sequence b's cache becomes a copy of sequence source[b]'s (beam search reordering); only
+  // the first `n_positions` cached positions are copied (-1: the whole context).
+  void reorder_cache(const std::vector<int>& source, int n_positions = -1);
+
+  // Opt-in capture of cross-attention scores for word timestamps: while `heads` ((layer, head)
+  // pairs) is non-empty, every forward also stores, for sequence 0, the pre-softmax scores
+  // q.k/sqrt(d_head) of those heads (openai's `qk`) for its token positions [offset, offset+n).
+  // Buffers for `max_tokens` positions (0: the whole text context) are allocated here, never
+  // per step; an empty `heads` turns capture off and keeps them. Capture off costs nothing.
+  void set_alignment_heads(std::vector<std::pair<int, int>> heads, int max_tokens = 0);
+  int n_alignment_heads() const { return static_cast<int>(alignment_heads_.size()); }
+  // Captured scores of the i-th head given to set_alignment_heads: [max_tokens][n_audio_ctx],
+  // row t = token position t (rows not yet written are stale).
+  const float* alignment_qk(int i) const;
 
   int n_vocab() const { return n_vocab_; }
   int n_ctx() const { return n_ctx_; }
@@ -38,6 +52,7 @@ class Decoder {
  private:
   float* self_k(int layer, int seq);
   float* self_v(int layer, int seq);
+  void capture_cross_scores(int layer, int n_tokens, int offset, int d_head);
 
   const Model& model_;
   int n_ctx_, n_state_, n_vocab_, n_audio_ctx_, max_batch_;
@@ -47,6 +62,9 @@ class Decoder {
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, scores_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;
   int last_n_tokens_ = 0;
+  std::vector<std::pair<int, int>> alignment_heads_;  // captured (layer, head) pairs
+  int alignment_max_tokens_ = 0;
+  std::vector<float> alignment_qk_;  // [head][alignment_max_tokens_][n_audio_ctx]
 };
 
 }  // namespace wisp

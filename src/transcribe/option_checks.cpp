@@ -26,7 +26,12 @@ std::vector<T> parse_list(const std::string& text, Parse parse) {
   while (std::getline(in, item, ',')) {
     if (item.find_first_not_of(" \t") == std::string::npos) continue;
     size_t used = 0;
-    T value = parse(item, &used);
+    T value{};
+    try {
+      value = parse(item, &used);
+    } catch (const std::exception&) {
+      throw std::invalid_argument(item);
+    }
     if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
     values.push_back(value);
   }

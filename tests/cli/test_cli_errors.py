@@ -62,6 +62,41 @@ def test_bad_option_values(tiny, jfk, option, value):
     assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, option, value), value, code=2)
 
 
+@pytest.mark.parametrize("args,fragment", [
+    (["--beam_size", "-2"], "--beam_size must be at least 1"),
+    (["--beam_size", "0"], "--beam_size must be at least 1"),
+    (["--best_of", "0", "--temperature", "0.5"], "--best_of must be at least 1"),
+    (["--temperature", "-0.5"], "--temperature must be 0"),
+    (["--temperature", "abc"], "abc"),
+    (["--temperature_increment_on_fallback", "0"], "must be positive"),
+    (["--patience", "2", "--beam_size", "None"], "--patience needs --beam_size"),
+    (["--patience", "-1"], "--patience must be positive"),
+    (["--length_penalty", "1.5"], "--length_penalty must be between 0 and 1"),
+    (["--logprob_threshold", "low"], "--logprob_threshold expects a number or None"),
+    (["--word_timestamps", "maybe"], "--word_timestamps expects True or False"),
+    (["--condition_on_previous_text", "perhaps"], "--condition_on_previous_text expects True or False"),
+    (["--highlight_words", "True"], "--highlight_words requires --word_timestamps True"),
+    (["--max_line_width", "40"], "--max_line_width requires --word_timestamps True"),
+    (["--word_timestamps", "--max_line_width", "0"], "--max_line_width must be at least 1"),
+    (["--clip_timestamps", "3,x"], "--clip_timestamps"),
+    (["--clip_timestamps", "-4"], "--clip_timestamps: times must be 0 or positive"),
+    (["--hallucination_silence_threshold", "-1"], "--hallucination_silence_threshold must be 0 or positive"),
+    (["--output_format", "all"], "--output_dir"),
+])
+def test_bad_decoding_options(tiny, jfk, args, fragment):
+    # Checked before the model loads or any audio is decoded.
+    # Values CLI11 cannot convert are usage errors (exit 2), the rest wisp's own checks (exit 1).
+    code = 2 if fragment == "abc" else 1
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, *args), fragment, code=code)
+
+
+def test_unwritable_output_dir(tiny, jfk):
+    blocker = work_dir("cli") / "a-file"
+    blocker.write_text("x")
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--language", "en", "--beam_size", "None",
+                                "--output_dir", blocker / "sub", "--output_format", "txt"), str(blocker))
+
+
 def test_unknown_language(tiny, jfk):
     assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--language", "klingon"), "klingon")
 
@@ -168,8 +203,8 @@ def test_ggml_truncated(tiny, jfk):
     assert_clean_error(run_wisp("transcribe", jfk, "--model", cut), str(cut), "truncated")
 
 
-def test_ggml_quantized_tensor_is_refused(tiny, jfk):
-    # Flip the first tensor's type field to q8_0 (8): a clear "not supported yet", not garbage.
+def test_ggml_impossible_quantized_tensor(tiny, jfk):
+    # Flip the first tensor (conv1, rows of 3 values) to q8_0 (8): blocks of 32 cannot fit.
     data = bytearray((tiny / "ggml-model.bin").read_bytes())
     hparams_end = 4 + 11 * 4
     n_mel, n_fft = struct.unpack_from("<ii", data, hparams_end)
@@ -182,4 +217,5 @@ def test_ggml_quantized_tensor_is_refused(tiny, jfk):
     struct.pack_into("<i", data, pos + 8, 8)
     quant = work_dir("cli") / "ggml-q8.bin"
     quant.write_bytes(bytes(data))
-    assert_clean_error(run_wisp("transcribe", jfk, "--model", quant), "q8_0")
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", quant), str(quant), "encoder.conv1.weight",
+                       "corrupt file")

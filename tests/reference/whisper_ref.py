@@ -106,6 +106,14 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, n_heads: int,
     return (weights @ vh).transpose(0, 1).reshape(t_q, d)
 
 
+def attention_scores(q: torch.Tensor, k: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Scaled scores before the softmax: q [Tq, d], k [Tk, d] -> [heads, Tq, Tk]."""
+    d_head = q.shape[1] // n_heads
+    qh = q.reshape(q.shape[0], n_heads, d_head).transpose(0, 1)
+    kh = k.reshape(k.shape[0], n_heads, d_head).transpose(0, 1)
+    return (qh @ kh.transpose(1, 2)) / math.sqrt(d_head)
+
+
 class DecoderState:
     """Key/value cache of one decoding pass: cross-attention keys/values of the audio and the
     self-attention keys/values of the tokens fed so far."""
@@ -188,8 +196,11 @@ class WhisperRef:
     def new_state(self, audio_features: torch.Tensor) -> DecoderState:
         return DecoderState(self, torch.as_tensor(audio_features).to(self.dtype))
 
-    def decode_step(self, tokens: list[int], state: DecoderState) -> torch.Tensor:
-        """Feeds `tokens` after those already in `state`; returns their logits [T, n_vocab]."""
+    def decode_step(self, tokens: list[int], state: DecoderState,
+                    cross_qk: list | None = None) -> torch.Tensor:
+        """Feeds `tokens` after those already in `state`; returns their logits [T, n_vocab].
+        With `cross_qk`, appends each layer's cross-attention scores before the softmax,
+        q.k / sqrt(d_head) as [heads, T, n_audio_ctx] (openai's `qk`)."""
         w = self.w
         t = len(tokens)
         if state.offset + t > self.n_text_ctx:
@@ -213,8 +224,10 @@ class WhisperRef:
             x = x + linear(a, w, f"{p}.self_attn.out_proj")
             h = layer_norm(x, w, f"{p}.encoder_attn_layer_norm")
             ck, cv = state.cross[i]
-            a = attend(linear(h, w, f"{p}.encoder_attn.q_proj"), ck, cv, self.n_decoder_heads,
-                       None)
+            q = linear(h, w, f"{p}.encoder_attn.q_proj")
+            if cross_qk is not None:
+                cross_qk.append(attention_scores(q, ck, self.n_decoder_heads))
+            a = attend(q, ck, cv, self.n_decoder_heads, None)
             x = x + linear(a, w, f"{p}.encoder_attn.out_proj")
             x = x + self._mlp(x, p)
         state.offset += t
@@ -224,6 +237,13 @@ class WhisperRef:
     def decoder_logits(self, tokens: list[int], audio_features) -> torch.Tensor:
         """Logits [T, n_vocab] for a whole token sequence (no cache reuse)."""
         return self.decode_step(list(tokens), self.new_state(audio_features))
+
+    def decoder_logits_and_cross_qk(self, tokens: list[int], audio_features):
+        """Logits [T, n_vocab] of a whole sequence and every layer's cross-attention scores
+        [layers, heads, T, n_audio_ctx] (pre-softmax), as openai's find_alignment hooks them."""
+        qk: list[torch.Tensor] = []
+        logits = self.decode_step(list(tokens), self.new_state(audio_features), cross_qk=qk)
+        return logits, torch.stack(qk)
 
     def detect_language(self, audio_features) -> tuple[str, dict[str, float]]:
         """openai's detect_language: logits after [sot], all but language tokens masked."""
