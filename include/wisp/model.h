@@ -24,8 +24,9 @@ struct ModelDims {
   int n_text_layer = 0;
 };
 
-// How the weights are stored in the file the model came from.
-enum class WeightType { F32, F16, BF16 };
+// How the weights are stored in the file the model came from (quantized: whisper.cpp's ggml block
+// formats, 32 values per block).
+enum class WeightType { F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 };
 const char* weight_type_name(WeightType type);
 
 struct ModelInfo {

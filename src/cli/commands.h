@@ -3,11 +3,17 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace wisp::cli {
 
 // Adds the subcommand to `app`; the returned function runs it (after parsing) and gives the
 // process exit code.
 std::function<int()> add_transcribe_command(CLI::App& app);
+// Boolean transcribe options that may be given bare (--word-timestamps) or with True/False.
+const std::vector<std::string>& transcribe_bool_options();
+std::function<int()> add_bench_command(CLI::App& app);
+std::function<int()> add_convert_command(CLI::App& app);
 
 }  // namespace wisp::cli

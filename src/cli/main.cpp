@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/option_values.h"
 #include "wisp/error.h"
 
 namespace {
@@ -37,8 +38,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'wisp COMMAND --help' for a command's options.");
   auto run_transcribe = wisp::cli::add_transcribe_command(app);
+  auto run_bench = wisp::cli::add_bench_command(app);
+  auto run_convert = wisp::cli::add_convert_command(app);
 
   std::vector<std::string> args = normalise_option_names(argc, argv);
+  wisp::cli::complete_bool_flags(args, wisp::cli::transcribe_bool_options());
   std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
   try {
     app.parse(args);
@@ -54,6 +58,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("transcribe")) return run_transcribe();
+    if (app.got_subcommand("bench")) return run_bench();
+    if (app.got_subcommand("convert")) return run_convert();
   } catch (const wisp::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,8 +1,13 @@
 // whisper.cpp's ggml model files (ggml-tiny.bin, ...): magic, hparams, mel filters, vocabulary,
 // then tensors until the end of the file, each with dims in ggml order (innermost first).
+// Block-quantized tensors (q4_0 ... q8_0) are dequantized to f32 at load.
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "model/ggml_quant.h"
 #include "model/model_parts.h"
 #include "wisp/error.h"
 
@@ -12,21 +17,6 @@ namespace {
 
 constexpr uint32_t kGgmlMagic = 0x67676d6c;  // "ggml"
 constexpr int kQuantVersionFactor = 1000;    // ftype = quant_version * 1000 + type
-
-// ggml's tensor type ids (a published format constant).
-const char* ggml_type_name(int type) {
-  switch (type) {
-    case 0: return "f32";
-    case 1: return "f16";
-    case 2: return "q4_0";
-    case 3: return "q4_1";
-    case 6: return "q5_0";
-    case 7: return "q5_1";
-    case 8: return "q8_0";
-    case 30: return "bf16";
-    default: return nullptr;
-  }
-}
 
 // Sequential reader over the mapped file that turns every overrun into a "truncated" error.
 class Cursor {
@@ -54,6 +44,19 @@ class Cursor {
   size_t pos_ = 0;
 };
 
+// ggml's ftype (GGML_FTYPE_*, a published constant) as wisp's WeightType.
+WeightType weight_type_of_ftype(int ftype) {
+  switch (ftype) {
+    case 1: return WeightType::F16;
+    case 2: return WeightType::Q4_0;
+    case 3: return WeightType::Q4_1;
+    case 7: return WeightType::Q8_0;
+    case 8: return WeightType::Q5_0;
+    case 9: return WeightType::Q5_1;
+    default: return WeightType::F32;
+  }
+}
+
 }  // namespace
 
 ModelParts load_ggml_parts(const std::string& path) {
@@ -76,8 +79,9 @@ ModelParts load_ggml_parts(const std::string& path) {
   d.n_text_head = in.i32("hparams");
   d.n_text_layer = in.i32("hparams");
   d.n_mels = in.i32("hparams");
+  // Per-tensor types below are authoritative; ftype names the file's precision.
   const int ftype = in.i32("hparams") % kQuantVersionFactor;
-  (void)ftype;  // per-tensor types below are authoritative
+  parts.info.weight_type = weight_type_of_ftype(ftype);
   if (d.n_vocab < 51864 || d.n_vocab > 51866 || d.n_audio_state <= 0 || d.n_audio_head <= 0 ||
       d.n_audio_layer <= 0 || d.n_text_state <= 0 || d.n_text_head <= 0 || d.n_text_layer <= 0 ||
       (d.n_mels != 80 && d.n_mels != 128) || d.n_audio_ctx <= 0 || d.n_text_ctx <= 0) {
@@ -119,6 +123,7 @@ ModelParts load_ggml_parts(const std::string& path) {
   words.resize(n_base);
   parts.tokenizer = Tokenizer::from_byte_tokens(std::move(words), d.n_vocab);
 
+  std::vector<std::vector<float>> dequantized;
   while (!in.at_end()) {
     const int n_dims = in.i32("tensor header");
     const int name_len = in.i32("tensor header");
@@ -134,24 +139,48 @@ ModelParts load_ggml_parts(const std::string& path) {
     for (int64_t dim : t.shape) {
       if (dim <= 0) throw Error(path + ": tensor '" + name + "' has a non-positive dimension");
     }
-    const char* type_name = ggml_type_name(type);
-    if (type == 0) {
-      t.type = StorageType::F32;
-    } else if (type == 1) {
-      t.type = StorageType::F16;
-    } else if (type == 30) {
-      t.type = StorageType::BF16;
-    } else if (type_name) {
-      throw Error(path + ": tensor '" + name + "' is quantized (" + type_name +
-                  "), which this build of wisp cannot load yet; use an f16 or f32 model");
-    } else {
-      throw Error(path + ": tensor '" + name + "' has unknown ggml type " + std::to_string(type));
+    const std::optional<GgmlType> ggml_type = ggml_type_from_id(type);
+    if (!ggml_type) {
+      throw Error(path + ": tensor '" + name + "' has ggml type " + std::to_string(type) +
+                  ", which wisp cannot load; convert the model to f16 or q8_0 with whisper.cpp's tools");
     }
-    t.data = in.take(static_cast<size_t>(t.numel()) * storage_type_size(t.type), "tensor '" + name + "'");
+    const int64_t row = t.shape.back();
+    if (ggml_is_quantized(*ggml_type) && row % kQuantBlock != 0) {
+      throw Error(path + ": quantized tensor '" + name + "' has rows of " + std::to_string(row) +
+                  " values, not a multiple of 32 (corrupt file)");
+    }
+    const size_t n_bytes = ggml_row_bytes(*ggml_type, row) * static_cast<size_t>(t.numel() / row);
+    const std::byte* data = in.take(n_bytes, "tensor '" + name + "'");
+    if (*ggml_type == GgmlType::F32) {
+      t.type = StorageType::F32;
+      t.data = data;
+    } else if (*ggml_type == GgmlType::F16) {
+      t.type = StorageType::F16;
+      t.data = data;
+    } else if (*ggml_type == GgmlType::BF16) {
+      t.type = StorageType::BF16;
+      t.data = data;
+    } else {
+      dequantized.emplace_back(static_cast<size_t>(t.numel()));
+      ggml_decode(*ggml_type, data, dequantized.back().data(), t.numel());
+      t.type = StorageType::F32;
+      t.data = reinterpret_cast<const std::byte*>(dequantized.back().data());
+    }
     t.file = path;
     parts.tensors.tensors[name] = std::move(t);
   }
-  parts.tensors.files.push_back(std::move(file));
+  if (dequantized.empty()) {
+    parts.tensors.files.push_back(std::move(file));
+  } else {
+    // The tensor set keeps its memory alive through `files`; an aliasing shared_ptr to the
+    // mapping that also owns the dequantized buffers keeps both for the model's lifetime.
+    struct Owner {
+      std::shared_ptr<MappedFile> file;
+      std::vector<std::vector<float>> buffers;
+    };
+    auto owner = std::make_shared<Owner>(Owner{std::move(file), std::move(dequantized)});
+    parts.tensors.files.push_back(std::shared_ptr<MappedFile>(owner, owner->file.get()));
+  }
   return parts;
 }
 

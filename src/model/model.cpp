@@ -13,6 +13,11 @@ const char* weight_type_name(WeightType type) {
     case WeightType::F32: return "f32";
     case WeightType::F16: return "f16";
     case WeightType::BF16: return "bf16";
+    case WeightType::Q8_0: return "q8_0";
+    case WeightType::Q5_0: return "q5_0";
+    case WeightType::Q5_1: return "q5_1";
+    case WeightType::Q4_0: return "q4_0";
+    case WeightType::Q4_1: return "q4_1";
   }
   return "?";
 }
@@ -41,7 +46,10 @@ std::shared_ptr<Model> Model::load(const std::string& path) {
   if (parts.info.suppress_tokens.empty()) parts.info.suppress_tokens = parts.tokenizer.non_speech_tokens();
   auto weights = std::make_shared<const ModelWeights>(parts.info.dims, parts.n_audio_ffn,
                                                       parts.n_text_ffn, std::move(parts.tensors));
-  parts.info.weight_type = weights->stored_type();
+  // Quantized files keep their type in the info even where tensors are expanded for compute.
+  const WeightType from_file = parts.info.weight_type;
+  const bool float_file = from_file == WeightType::F32 || from_file == WeightType::F16 || from_file == WeightType::BF16;
+  parts.info.weight_type = float_file ? weights->stored_type() : from_file;
   return std::make_shared<Model>(std::move(parts.info), std::move(parts.tokenizer), std::move(weights),
                                  std::move(parts.mel_filters));
 }

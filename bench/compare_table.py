@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Reads the raw outputs of bench/compare_whispercpp.sh and prints wisp/whisper.cpp ratios.
+
+    /usr/bin/python3 bench/compare_table.py RESULTS_DIR
+
+Per model, type and thread count and per metric: the median over rounds of each engine's figure,
+and their ratio wisp / whisper.cpp (< 1: wisp is faster or smaller). whisper-bench prints
+means ("ms per run": total / calls for encode and decode, total / tokens for batchd and prompt),
+so wisp's means (mean_ms_per_token) are compared with them."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+BENCH_FILE = re.compile(r"^(?P<size>[\w.-]+?)\.(?P<type>f32|f16|q\d_\d)\.t(?P<threads>\d+)\.r(?P<round>\d+)"
+                        r"\.(?P<engine>whispercpp\.out|wisp\.json)$")
+E2E_FILE = re.compile(r"^e2e\.(?P<size>[\w-]+)\.(?P<type>[\w]+)\.t(?P<threads>\d+)\.r\d+\.(?P<engine>whispercpp|wisp)\.time$")
+WHISPERCPP_LINE = re.compile(r"(load|encode|decode|batchd|prompt) time =\s*([\d.]+) ms"
+                             r"(?: /\s*\d+ runs \(\s*([\d.]+) ms per run\))?")
+METRICS = ["load_ms", "encode_ms", "decode_ms", "batchd_ms", "prompt_ms", "peak_rss_mb"]
+
+
+def peak_rss_mb(text: str) -> float | None:
+    match = re.search(r"peak_rss_kb (\d+)", text)
+    return int(match.group(1)) / 1024 if match else None
+
+
+def parse_whispercpp(path: Path) -> dict[str, float]:
+    text = path.read_text(errors="replace")
+    values: dict[str, float] = {}
+    for name, total, per_run in WHISPERCPP_LINE.findall(text):
+        values[f"{name}_ms"] = float(per_run or total)
+    if (rss := peak_rss_mb(text)) is not None:
+        values["peak_rss_mb"] = rss
+    return values
+
+
+def parse_wisp(path: Path) -> dict[str, float]:
+    report = json.loads(path.read_text())
+    m = report["metrics"]
+    values = {"load_ms": report["load_ms"], "encode_ms": m["encode"]["mean_ms_per_token"],
+              "decode_ms": m["decode"]["mean_ms_per_token"], "batchd_ms": m["batched"]["mean_ms_per_token"],
+              "prompt_ms": m["prompt"]["mean_ms_per_token"]}
+    time_file = path.with_name(path.name.replace(".wisp.json", ".wisp.time"))
+    if time_file.exists() and (rss := peak_rss_mb(time_file.read_text())) is not None:
+        values["peak_rss_mb"] = rss
+    return values
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def ratio_cell(wisp: float | None, cpp: float | None) -> str:
+    if wisp is None or cpp is None or cpp == 0:
+        return "-"
+    return f"{wisp / cpp:.2f} ({wisp:.1f}/{cpp:.1f})"
+
+
+def main() -> int:
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
+        print(__doc__, file=sys.stderr)
+        return 2
+    results = Path(sys.argv[1])
+    runs: dict[tuple, dict[str, dict[str, list[float]]]] = defaultdict(
+        lambda: {"wisp": defaultdict(list), "whispercpp": defaultdict(list)})
+    for path in sorted(results.iterdir()):
+        match = BENCH_FILE.match(path.name)
+        if not match:
+            continue
+        key = (match["size"], match["type"], int(match["threads"]))
+        engine = "wisp" if match["engine"] == "wisp.json" else "whispercpp"
+        parsed = parse_wisp(path) if engine == "wisp" else parse_whispercpp(path)
+        for metric, value in parsed.items():
+            runs[key][engine][metric].append(value)
+
+    print("wisp / whisper.cpp, median of rounds (wisp ms / whisper.cpp ms; decode metrics per token)")
+    header = ["model", "type", "thr", "rounds"] + METRICS
+    rows = [header]
+    for (size, type_, threads), engines in sorted(runs.items()):
+        n = len(engines["wisp"].get("encode_ms", []))
+        row = [size, type_, str(threads), str(n)]
+        for metric in METRICS:
+            row.append(ratio_cell(median(engines["wisp"].get(metric, [])),
+                                  median(engines["whispercpp"].get(metric, []))))
+        rows.append(row)
+
+    e2e: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for path in sorted(results.iterdir()):
+        match = E2E_FILE.match(path.name)
+        if match and (wall := re.search(r"wall_s ([\d.]+)", path.read_text())):
+            e2e[(match["size"], match["type"], int(match["threads"]))][match["engine"]].append(float(wall.group(1)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)))
+    if e2e:
+        print("\nend to end, 10 min audio, beam 5: wisp / whisper.cpp wall time (s)")
+        for (size, type_, threads), engines in sorted(e2e.items()):
+            print(f"  {size} {type_} t{threads}: "
+                  f"{ratio_cell(median(engines['wisp']), median(engines['whispercpp']))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
