@@ -23,7 +23,11 @@ class SamplingRng {
 // one uniform draw. -inf logits are never drawn.
 int sample_token(const float* logits, int n, double temperature, SamplingRng& rng);
 
-// log(softmax(logits))[index], computed stably in double.
+// log(sum(exp(logits))), computed stably: the log-softmax normaliser. Vectorised (a polynomial
+// exp, relative error ~1e-7), as it runs over the whole vocabulary for every sequence and step.
+double log_sum_exp(const float* logits, int n);
+
+// log(softmax(logits))[index].
 double log_softmax_at(const float* logits, int n, int index);
 
 // Index of the largest logit (the first on ties, as torch.argmax).

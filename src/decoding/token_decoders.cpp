@@ -46,6 +46,7 @@ BeamSearchDecoder::BeamSearchDecoder(int beam_size, int eot, double patience)
     : beam_size_(beam_size), eot_(eot), max_candidates_(static_cast<int>(std::lround(beam_size * patience))) {
   if (beam_size < 1) throw Error("beam_size must be at least 1");
   if (max_candidates_ <= 0) throw Error("patience must make beam_size * patience at least 1");
+  top_.reserve(beam_size + 2);
 }
 
 bool BeamSearchDecoder::update(std::vector<Sequence>& sequences, const float* logits, int n_vocab,
@@ -64,17 +65,18 @@ bool BeamSearchDecoder::update(std::vector<Sequence>& sequences, const float* lo
     size_t first_same = 0;
     while (sequences[first_same] != sequences[beam]) ++first_same;
     const float* row = logits + beam * static_cast<size_t>(n_vocab);
-    const float max_logit = *std::max_element(row, row + n_vocab);
-    double sum = 0.0;
-    for (int i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(row[i] - max_logit));
-    const double log_sum = std::log(sum);
+    const double log_sum = log_sum_exp(row, n_vocab);
+    // The k best tokens, best first; on equal logits the lower id first.
     top_.clear();
-    for (int i = 0; i < n_vocab; ++i) top_.emplace_back(row[i], i);
-    std::partial_sort(top_.begin(), top_.begin() + k, top_.end(), [](const auto& a, const auto& b) {
-      return a.first > b.first || (a.first == b.first && a.second < b.second);
-    });
+    for (int i = 0; i < n_vocab; ++i) {
+      if (static_cast<int>(top_.size()) == k && !(row[i] > top_.back().first)) continue;
+      if (static_cast<int>(top_.size()) == k) top_.pop_back();
+      auto at = top_.end();
+      while (at != top_.begin() && (at - 1)->first < row[i]) --at;
+      top_.insert(at, {row[i], i});
+    }
     for (int j = 0; j < k; ++j) {
-      const double logprob = static_cast<double>(top_[j].first - max_logit) - log_sum;
+      const double logprob = static_cast<double>(top_[j].first) - log_sum;
       const Continuation c{sum_logprobs[beam] + logprob, static_cast<int>(beam), top_[j].second};
       if (first_same == beam) {
         continuations.push_back(c);

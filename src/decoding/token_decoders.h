@@ -65,7 +65,7 @@ class BeamSearchDecoder : public TokenDecoder {
   int beam_size_, eot_, max_candidates_;
   std::vector<int> source_;
   Candidates finished_;
-  // Scratch reused across steps.
+  // Scratch reused across steps (reserved once: beam_size + 1 entries).
   std::vector<std::pair<float, int>> top_;
 };
 

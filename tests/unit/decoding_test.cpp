@@ -98,6 +98,26 @@ TEST(Sampling, GeneratorMatchesNumpyRandomState) {
   EXPECT_DOUBLE_EQ(rng.uniform(), 0.7151893663724195);
 }
 
+TEST(Sampling, LogSumExpMatchesTheDoublePrecisionFormula) {
+  std::vector<float> logits(51865);
+  uint32_t state = 1;
+  for (float& x : logits) {
+    state = state * 1664525u + 1013904223u;
+    x = static_cast<float>(state >> 8) / (1 << 24) * 60.0f - 40.0f;  // spread over [-40, 20)
+  }
+  logits[7] = -kInf;
+  double max_logit = -INFINITY, sum = 0.0;
+  for (float x : logits) max_logit = std::max(max_logit, static_cast<double>(x));
+  for (float x : logits) sum += std::exp(static_cast<double>(x) - max_logit);
+  EXPECT_NEAR(log_sum_exp(logits.data(), static_cast<int>(logits.size())), max_logit + std::log(sum), 1e-6);
+  EXPECT_NEAR(log_softmax_at(logits.data(), 3, 0),
+              logits[0] - std::log(std::exp(static_cast<double>(logits[0])) + std::exp(static_cast<double>(logits[1])) +
+                                   std::exp(static_cast<double>(logits[2]))),
+              1e-6);
+  const std::vector<float> all_forbidden(4, -kInf);
+  EXPECT_EQ(log_sum_exp(all_forbidden.data(), 4), -INFINITY);
+}
+
 TEST(Sampling, DrawsFollowTheTemperatureScaledDistribution) {
   std::vector<float> logits = {0.0f, std::log(3.0f), -kInf};
   SamplingRng rng(7);
