@@ -1,0 +1,32 @@
+"""Transcription parity with the reference: word timestamps and the hallucination-silence
+heuristics built on them (see parity_lib.py)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from parity_lib import *  # noqa: E402,F401,F403
+from parity_lib import jfk_path, long_wav_path  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def jfk() -> Path:
+    return jfk_path()
+
+
+@pytest.fixture(scope="module")
+def long_wav() -> Path:
+    return long_wav_path()
+
+
+def test_word_timestamps(jfk):
+    expected = compare("tiny", jfk, ["--language", "en", "--word_timestamps", "True",
+                                     *NO_FALLBACK])
+    assert any(s["words"] for s in expected["segments"])
+
+
+def test_word_timestamps_with_hallucination_silence_threshold(long_wav):
+    expected = compare("tiny", long_wav, ["--language", "en", "--word_timestamps", "True",
+                                          "--hallucination_silence_threshold", "1", *NO_FALLBACK])
+    assert any(s["words"] for s in expected["segments"])
