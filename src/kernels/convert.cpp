@@ -1,5 +1,6 @@
 #include "kernels/convert.h"
 
+#include <cmath>
 #include <cstring>
 
 #if defined(__F16C__)
@@ -31,6 +32,23 @@ float f16_to_f32(uint16_t h) {
   float f;
   std::memcpy(&f, &bits, sizeof f);
   return f;
+}
+
+uint16_t f32_to_f16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  const uint32_t sign = (bits >> 16) & 0x8000;
+  const uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00 | (magnitude > 0x7f800000u ? 0x200 : 0));
+  if (magnitude >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00);  // >= 65520 rounds to inf
+  if (magnitude < 0x38800000u) {
+    // Below 2^-14: a half subnormal, in units of 2^-24 (nearbyint rounds to nearest even).
+    float value;
+    std::memcpy(&value, &magnitude, sizeof value);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(value * 16777216.0f)));
+  }
+  const uint32_t rounded = magnitude + 0xfff + ((magnitude >> 13) & 1);
+  return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
 }
 
 void convert_f16_to_f32(const uint16_t* src, float* dst, size_t n) {

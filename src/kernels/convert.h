@@ -1,4 +1,4 @@
-// Conversions of stored half-precision weights to float32.
+// Conversions between float32 and the half-precision formats weights are stored in.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +7,8 @@
 namespace wisp {
 
 float f16_to_f32(uint16_t h);
+// Round to nearest even, overflow to infinity (as numpy's float16 cast).
+uint16_t f32_to_f16(float f);
 void convert_f16_to_f32(const uint16_t* src, float* dst, size_t n);
 void convert_bf16_to_f32(const uint16_t* src, float* dst, size_t n);
 

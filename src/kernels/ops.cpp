@@ -1,112 +1,172 @@
 #include "kernels/ops.h"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <thread>
+#include <vector>
+
+#include "kernels/kernel_table.h"
 
 namespace wisp {
 
-static int g_threads = 0;
+namespace {
 
-void set_compute_threads(int n_threads) {
-  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  g_threads = n_threads;
-  openblas_set_num_threads(n_threads);
-  omp_set_num_threads(n_threads);
-}
+// Up to this many rows, linear() streams the stored weights through the gemv kernel (each
+// weight read once per up-to-4 rows); beyond it, sgemm on widened panels is faster.
+constexpr int kGemvMaxRows = 16;
+// Largest widened weight panel (floats) for f16/bf16 weights on the sgemm path.
+constexpr size_t kMaxPanelFloats = size_t{1} << 22;
+// From this many rows, the sgemm path splits rows across tasks rather than weight columns.
+constexpr int kSplitRowsMin = 256;
 
-int compute_threads() {
-  if (g_threads == 0) set_compute_threads(0);
-  return g_threads;
-}
-
-void gemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-             float alpha, float beta) {
+void sgemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float alpha,
+              float beta) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+void apply_epilogue(const KernelTable& kt, float* y, int ldy, int rows, int col_begin, int col_end,
+                    const float* bias, Epilogue epilogue) {
+  const int n = col_end - col_begin;
+  const float* b = bias ? bias + col_begin : nullptr;
+  for (int r = 0; r < rows; ++r) {
+    float* row = y + static_cast<size_t>(r) * ldy + col_begin;
+    if (epilogue == Epilogue::Gelu) {
+      kt.bias_gelu(row, n, b);
+    } else if (b) {
+      kt.add_bias(row, n, b);  // Accumulate: sgemm already added the old y (beta = 1)
+    }
+  }
+}
+
+void linear_gemv(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
+                 Epilogue epilogue) {
+  const KernelTable& kt = kernels();
+  const int block = split_size(out, 16, 8);
+  const int n_tasks = (out + block - 1) / block;
+  parallel_for(n_tasks, [&](int task) {
+    const int j0 = task * block;
+    const int j1 = std::min(out, j0 + block);
+    kt.gemv(x, rows, in, w, j0, j1, bias, epilogue == Epilogue::Accumulate, y, out);
+    if (epilogue == Epilogue::Gelu) apply_epilogue(kt, y, out, rows, j0, j1, nullptr, epilogue);
+  });
+}
+
+void linear_gemm(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
+                 Epilogue epilogue) {
+  const KernelTable& kt = kernels();
+  // Widened f16/bf16 weights; grows to the largest panel once per calling thread. Tasks use the
+  // pointer taken here (a thread_local named inside them would be the worker's own).
+  thread_local std::vector<float> panel_buffer;
+  const int panel_rows =
+      w.type == MatrixType::F32 ? out : std::max(16, static_cast<int>(std::min<size_t>(out, kMaxPanelFloats / in)));
+  // Many rows: split rows (each task packs the whole panel once, amortised over its rows). Few
+  // rows (prompts): split weight rows instead, so no weight is packed twice.
+  const bool split_rows = rows >= kSplitRowsMin;
+  const int row_block = split_size(rows, 16, 4);
+  const int n_row_tasks = (rows + row_block - 1) / row_block;
+  if (!split_rows) {
+    // Each task widens (if needed) and multiplies its own block of weight rows.
+    const int col_block = split_size(out, 64, 4);
+    parallel_for((out + col_block - 1) / col_block, [&](int task) {
+      const int c0 = task * col_block;
+      const int c1 = std::min(out, c0 + col_block);
+      const float* block = w.f32_data();
+      if (block != nullptr) {
+        block += static_cast<size_t>(c0) * in;
+      } else {
+        thread_local std::vector<float> widened_block;
+        const size_t needed = static_cast<size_t>(c1 - c0) * in;
+        if (widened_block.size() < needed) widened_block.resize(needed);
+        kt.rows_to_f32(w, c0, c1, widened_block.data());
+        block = widened_block.data();
+      }
+      sgemm_nt(rows, c1 - c0, in, x, in, block, in, y + c0, out, 1.0f, epilogue == Epilogue::Accumulate ? 1.0f : 0.0f);
+      apply_epilogue(kt, y, out, rows, c0, c1, bias, epilogue);
+    });
+    return;
+  }
+  for (int p0 = 0; p0 < out; p0 += panel_rows) {
+    const int p1 = std::min(out, p0 + panel_rows);
+    const float* panel = w.f32_data();
+    if (panel != nullptr) {
+      panel += static_cast<size_t>(p0) * in;
+    } else {
+      const size_t needed = static_cast<size_t>(p1 - p0) * in;
+      if (panel_buffer.size() < needed) panel_buffer.resize(needed);
+      float* widened = panel_buffer.data();
+      const int convert_block = split_size(p1 - p0, 16, 2);
+      parallel_for((p1 - p0 + convert_block - 1) / convert_block, [&](int task) {
+        const int r0 = p0 + task * convert_block;
+        const int r1 = std::min(p1, r0 + convert_block);
+        kt.rows_to_f32(w, r0, r1, widened + static_cast<size_t>(r0 - p0) * in);
+      });
+      panel = widened;
+    }
+    parallel_for(n_row_tasks, [&](int task) {
+      const int m0 = task * row_block;
+      const int m1 = std::min(rows, m0 + row_block);
+      float* y_block = y + static_cast<size_t>(m0) * out;
+      sgemm_nt(m1 - m0, p1 - p0, in, x + static_cast<size_t>(m0) * in, in, panel, in, y_block + p0, out, 1.0f,
+               epilogue == Epilogue::Accumulate ? 1.0f : 0.0f);
+      apply_epilogue(kt, y_block, out, m1 - m0, p0, p1, bias, epilogue);
+    });
+  }
+}
+
+}  // namespace
+
+int split_size(int n, int granule, int tasks_per_thread) {
+  const int pieces = std::max(1, compute_threads() * tasks_per_thread);
+  int size = (n + pieces - 1) / pieces;
+  size = (size + granule - 1) / granule * granule;
+  return std::max(size, std::max(granule, 1));
+}
+
+void gemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float alpha,
              float beta) {
+  sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
+}
+
+void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float beta) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
-void linear(const float* x, int rows, int in, const float* weight, const float* bias, int out, float* y) {
-  if (rows == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, weight, in, x, 1, 0.0f, y, 1);
+void linear(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
+            Epilogue epilogue) {
+  if (rows <= kGemvMaxRows) {
+    linear_gemv(x, rows, in, w, bias, out, y, epilogue);
   } else {
-    gemm_nt(rows, out, in, x, in, weight, in, y, out);
-  }
-  if (bias) {
-#pragma omp parallel for if (rows > 16)
-    for (int r = 0; r < rows; ++r) {
-      float* row = y + static_cast<size_t>(r) * out;
-      for (int j = 0; j < out; ++j) row[j] += bias[j];
-    }
+    linear_gemm(x, rows, in, w, bias, out, y, epilogue);
   }
 }
 
-void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float* y,
-                float eps) {
-#pragma omp parallel for if (rows > 16)
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + static_cast<size_t>(r) * dim;
-    float* yr = y + static_cast<size_t>(r) * dim;
-    double sum = 0.0;
-    for (int j = 0; j < dim; ++j) sum += xr[j];
-    const float mean = static_cast<float>(sum / dim);
-    double var = 0.0;
-    for (int j = 0; j < dim; ++j) {
-      const float c = xr[j] - mean;
-      var += static_cast<double>(c) * c;
+void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float* y, float eps) {
+  const KernelTable& kt = kernels();
+  const int block = split_size(rows, 1, 2);
+  parallel_for((rows + block - 1) / block, [&](int task) {
+    const int r1 = std::min(rows, (task + 1) * block);
+    for (int r = task * block; r < r1; ++r) {
+      kt.layer_norm(x + static_cast<size_t>(r) * dim, dim, gamma, beta, eps, y + static_cast<size_t>(r) * dim);
     }
-    const float inv_std = static_cast<float>(1.0 / std::sqrt(var / dim + eps));
-    for (int j = 0; j < dim; ++j) yr[j] = (xr[j] - mean) * inv_std * gamma[j] + beta[j];
-  }
+  });
 }
 
 void gelu_inplace(float* x, size_t n) {
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
-#pragma omp parallel for if (n > 65536)
-  for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+  const KernelTable& kt = kernels();
+  constexpr size_t kChunk = 16384;
+  parallel_for(static_cast<int>((n + kChunk - 1) / kChunk), [&](int task) {
+    const size_t begin = static_cast<size_t>(task) * kChunk;
+    kt.bias_gelu(x + begin, static_cast<int>(std::min(kChunk, n - begin)), nullptr);
+  });
 }
 
 void add_inplace(float* x, const float* y, size_t n) {
-#pragma omp parallel for if (n > 65536)
-  for (size_t i = 0; i < n; ++i) x[i] += y[i];
-}
-
-static void softmax_rows(float* scores, int n_q, int n_kv, bool causal, int q_offset) {
-#pragma omp parallel for if (n_q > 16)
-  for (int i = 0; i < n_q; ++i) {
-    float* row = scores + static_cast<size_t>(i) * n_kv;
-    const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
-    float max_score = -std::numeric_limits<float>::infinity();
-    for (int j = 0; j < n_visible; ++j) max_score = std::max(max_score, row[j]);
-    float sum = 0.0f;
-    for (int j = 0; j < n_visible; ++j) {
-      row[j] = std::exp(row[j] - max_score);
-      sum += row[j];
-    }
-    const float inv = 1.0f / sum;
-    for (int j = 0; j < n_visible; ++j) row[j] *= inv;
-    for (int j = n_visible; j < n_kv; ++j) row[j] = 0.0f;
-  }
-}
-
-void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out,
-               int ldo, int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset,
-               float* scores) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  for (int h = 0; h < n_head; ++h) {
-    const int col = h * d_head;
-    gemm_nt(n_q, n_kv, d_head, q + col, ldq, k + col, ldk, scores, n_kv, scale);
-    softmax_rows(scores, n_q, n_kv, causal, q_offset);
-    gemm_nn(n_q, d_head, n_kv, scores, n_kv, v + col, ldv, out + col, ldo);
-  }
+  const KernelTable& kt = kernels();
+  constexpr size_t kChunk = 65536;
+  parallel_for(static_cast<int>((n + kChunk - 1) / kChunk), [&](int task) {
+    const size_t begin = static_cast<size_t>(task) * kChunk;
+    kt.add_bias(x + begin, static_cast<int>(std::min(kChunk, n - begin)), y + begin);
+  });
 }
 
 }  // namespace wisp

@@ -1,24 +1,35 @@
-// CPU primitives of the transformer: GEMM (OpenBLAS), LayerNorm, GELU, softmax, attention.
-// Activations are row-major [rows][cols] float32.
+// CPU primitives of the transformer on the active kernel table (see kernel_table.h), split
+// across the compute thread pool. Activations are row-major [rows][cols] float32; weights are
+// WeightMatrix (f32, f16 or bf16, widened on the fly).
 #pragma once
 
 #include <cstddef>
 
+#include "kernels/thread_pool.h"
+#include "kernels/weight_matrix.h"
+
 namespace wisp {
 
-// Sets the threads used by BLAS and our own parallel loops (0 = all cores).
-void set_compute_threads(int n_threads);
-int compute_threads();
-
-// C[m][n] = alpha * A[m][k] * B[n][k]^T + beta * C (B row-major [n][k], as linear weights are).
+// Row-major single-precision GEMMs on OpenBLAS (called single-threaded; the pool splits work).
+// C[m][n] = alpha * A[m][k] * B[n][k]^T + beta * C.
 void gemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
              float alpha = 1.0f, float beta = 0.0f);
-// C[m][n] = A[m][k] * B[k][n] (+ beta C).
+// C[m][n] = A[m][k] * B[k][n] + beta * C.
 void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
              float beta = 0.0f);
 
-// y[rows][out] = x[rows][in] W^T + bias (bias may be null).
-void linear(const float* x, int rows, int in, const float* weight, const float* bias, int out, float* y);
+// What linear() does with z = x W^T + bias, fused into the product while the tile is in cache.
+enum class Epilogue {
+  Store,       // y = z
+  Gelu,        // y = gelu(z)
+  Accumulate,  // y += z (residual connections)
+};
+
+// y[rows][out] from z = x[rows][in] W^T + bias, W = [out][in] (bias may be null). Few rows
+// (decode steps) run the kernels' gemv straight from the stored weights; many rows widen weight
+// panels to f32 and run OpenBLAS sgemm on row blocks, with the epilogue applied per block.
+void linear(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
+            Epilogue epilogue = Epilogue::Store);
 
 void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float* y,
                 float eps = 1e-5f);
@@ -27,12 +38,8 @@ void gelu_inplace(float* x, size_t n);
 // x[i] += y[i]
 void add_inplace(float* x, const float* y, size_t n);
 
-// Multi-head scaled dot-product attention. q: [n_q][*] with row stride ldq, k/v: [n_kv][*] with
-// strides ldk/ldv; head h uses columns [h*d_head, (h+1)*d_head). out: [n_q][n_head*d_head], stride
-// ldo. With `causal`, query i (absolute position q_offset+i) sees keys 0..q_offset+i.
-// `scores` is scratch of at least n_q*n_kv floats.
-void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out,
-               int ldo, int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset,
-               float* scores);
+// Splits [0, n) into about `tasks_per_thread` pieces per compute thread, each a multiple of
+// `granule` (except the last); returns the piece size.
+int split_size(int n, int granule, int tasks_per_thread = 4);
 
 }  // namespace wisp

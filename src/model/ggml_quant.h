@@ -16,26 +16,27 @@ enum class GgmlType : int32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, 
 
 inline constexpr int kQuantBlock = 32;  // values per block, every type here
 
-// One block of 32 values each. fp16 fields are raw IEEE half bits.
-struct BlockQ4_0 {
+// One block of 32 values each. fp16 fields are raw IEEE half bits. Packed (alignment 1): blocks
+// sit at any byte offset of a file, as in whisper.cpp.
+struct __attribute__((packed)) BlockQ4_0 {
   uint16_t d;       // scale
   uint8_t qs[16];   // value j in the low nibble of byte j, value j+16 in its high nibble; stored +8
 };
-struct BlockQ4_1 {
+struct __attribute__((packed)) BlockQ4_1 {
   uint16_t d, m;    // scale, minimum
   uint8_t qs[16];   // nibbles as Q4_0, unsigned
 };
-struct BlockQ5_0 {
+struct __attribute__((packed)) BlockQ5_0 {
   uint16_t d;
   uint8_t qh[4];    // bit j: fifth bit of value j (little-endian u32)
   uint8_t qs[16];   // low four bits as Q4_0; stored +16
 };
-struct BlockQ5_1 {
+struct __attribute__((packed)) BlockQ5_1 {
   uint16_t d, m;
   uint8_t qh[4];
   uint8_t qs[16];
 };
-struct BlockQ8_0 {
+struct __attribute__((packed)) BlockQ8_0 {
   uint16_t d;
   int8_t qs[32];
 };

@@ -23,7 +23,7 @@ static std::string shape_string(const std::vector<int64_t>& shape) {
   return t.shape_string();
 }
 
-const float* ModelWeights::tensor(const std::string& name, std::vector<int64_t> expected_shape) {
+const RawTensor& ModelWeights::checked(const std::string& name, const std::vector<int64_t>& expected_shape) {
   auto it = raw_.tensors.find(name);
   if (it == raw_.tensors.end()) {
     const std::string where = raw_.files.empty() ? std::string("model") : raw_.files.front()->path();
@@ -34,8 +34,42 @@ const float* ModelWeights::tensor(const std::string& name, std::vector<int64_t> 
     throw Error(t.file + ": tensor '" + name + "' has shape " + t.shape_string() + ", expected " +
                 shape_string(expected_shape) + " from the model's config");
   }
+  bytes_ += static_cast<size_t>(t.numel()) * storage_type_size(t.type);
+  return t;
+}
+
+WeightMatrix ModelWeights::matrix(const std::string& name, int rows, int cols) {
+  const RawTensor& t = checked(name, {rows, cols});
+  WeightMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  switch (t.type) {
+    case StorageType::F32: m.type = MatrixType::F32; break;
+    case StorageType::F16: m.type = MatrixType::F16; break;
+    case StorageType::BF16: m.type = MatrixType::BF16; break;
+  }
+  if (m.type == MatrixType::F32) {
+    m.data = as_f32(t);
+    return m;
+  }
+  if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+    m.data = t.data;  // used in place, from the mapping
+    return m;
+  }
   const size_t n = static_cast<size_t>(t.numel());
-  bytes_ += n * storage_type_size(t.type);
+  auto buffer = std::make_unique<uint16_t[]>(n);
+  std::memcpy(buffer.get(), t.data, n * sizeof(uint16_t));
+  m.data = buffer.get();
+  realigned_.push_back(std::move(buffer));
+  return m;
+}
+
+const float* ModelWeights::tensor(const std::string& name, std::vector<int64_t> expected_shape) {
+  return as_f32(checked(name, expected_shape));
+}
+
+const float* ModelWeights::as_f32(const RawTensor& t) {
+  const size_t n = static_cast<size_t>(t.numel());
   if (t.type == StorageType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
     return reinterpret_cast<const float*>(t.data);  // used in place, from the mapping
   }
@@ -53,7 +87,7 @@ LinearWeights ModelWeights::linear(const std::string& prefix, int out, int in, b
   LinearWeights w;
   w.out = out;
   w.in = in;
-  w.weight = tensor(prefix + ".weight", {out, in});
+  w.weight = matrix(prefix + ".weight", out, in);
   if (has_bias) w.bias = tensor(prefix + ".bias", {out});
   return w;
 }
@@ -104,7 +138,7 @@ ModelWeights::ModelWeights(const ModelDims& d, int n_audio_ffn, int n_text_ffn, 
   encoder_ln = layer_norm("encoder.ln_post", da);
 
   const int dt = d.n_text_state;
-  token_embedding = tensor("decoder.token_embedding.weight", {d.n_vocab, dt});
+  token_embedding = matrix("decoder.token_embedding.weight", d.n_vocab, dt);
   decoder_positions = tensor("decoder.positional_embedding", {d.n_text_ctx, dt});
   for (int i = 0; i < d.n_text_layer; ++i) {
     const std::string p = "decoder.blocks." + std::to_string(i);

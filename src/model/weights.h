@@ -1,11 +1,13 @@
-// The model's parameters in the form the runtime computes with: float32, row-major, checked
-// against the model's dimensions. F32 tensors stay in the memory-mapped file where aligned;
-// F16/BF16 ones are converted once at load.
+// The model's parameters in the form the runtime computes with, checked against the model's
+// dimensions. Matrices (linear weights, token embedding) keep the file's precision (f32, f16 or
+// bf16) and stay in the memory-mapped file where aligned: the kernels widen them on the fly.
+// Vectors, convolutions and positional embeddings are float32 (converted once at load).
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "kernels/weight_matrix.h"
 #include "model/raw_tensor.h"
 #include "wisp/model.h"
 
@@ -13,7 +15,7 @@ namespace wisp {
 
 // y = x W^T + b, with W row-major [out][in].
 struct LinearWeights {
-  const float* weight = nullptr;
+  WeightMatrix weight;  // [out][in]
   const float* bias = nullptr;  // nullptr: no bias (Whisper's key projections)
   int out = 0;
   int in = 0;
@@ -62,7 +64,7 @@ class ModelWeights {
   const float* encoder_positions = nullptr;  // [n_audio_ctx][n_audio_state]
   std::vector<EncoderBlockWeights> encoder_blocks;
   LayerNormWeights encoder_ln;
-  const float* token_embedding = nullptr;    // [n_vocab][n_text_state], also the output projection
+  WeightMatrix token_embedding;              // [n_vocab][n_text_state], also the output projection
   const float* decoder_positions = nullptr;  // [n_text_ctx][n_text_state]
   std::vector<DecoderBlockWeights> decoder_blocks;
   LayerNormWeights decoder_ln;
@@ -71,13 +73,17 @@ class ModelWeights {
   size_t bytes() const { return bytes_; }
 
  private:
+  const RawTensor& checked(const std::string& name, const std::vector<int64_t>& expected_shape);
   const float* tensor(const std::string& name, std::vector<int64_t> expected_shape);
+  WeightMatrix matrix(const std::string& name, int rows, int cols);
+  const float* as_f32(const RawTensor& t);
   LinearWeights linear(const std::string& prefix, int out, int in, bool has_bias = true);
   LayerNormWeights layer_norm(const std::string& prefix, int dim);
   AttentionWeights attention(const std::string& prefix, int dim, int n_head);
 
   RawTensorSet raw_;
   std::vector<std::unique_ptr<float[]>> converted_;
+  std::vector<std::unique_ptr<uint16_t[]>> realigned_;  // f16/bf16 matrices at odd file offsets
   WeightType stored_type_ = WeightType::F32;
   size_t bytes_ = 0;
 };

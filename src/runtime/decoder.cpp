@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/attention.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
 #include "runtime/mlp_block.h"
@@ -30,7 +31,6 @@ Decoder::Decoder(const Model& model, int max_batch)
   self_v_.resize(self_k_.size());
   for (auto* buffer : {&x_, &h_, &q_, &k_, &v_, &attn_}) buffer->resize(rows * d);
   mlp_.resize(rows * ffn);
-  scores_.resize(rows * std::max(n_ctx_, n_audio_ctx_));
   logits_.resize(static_cast<size_t>(max_batch_) * n_vocab_);
   reorder_scratch_.resize(static_cast<size_t>(max_batch_) * n_ctx_ * d);
   position_logits_.resize(n_vocab_ + d);
@@ -65,15 +65,14 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
   const ModelWeights& w = model_.weights();
   const int d = n_state_;
   const int rows = batch * n_tokens;
-  const size_t n = static_cast<size_t>(rows) * d;
 
   for (int r = 0; r < rows; ++r) {
     const int token = tokens[r];
     if (token < 0 || token >= n_vocab_) throw Error("token id " + std::to_string(token) + " out of range");
-    const float* emb = w.token_embedding + static_cast<size_t>(token) * d;
     const float* pos = w.decoder_positions + static_cast<size_t>(offset + r % n_tokens) * d;
     float* xr = x_.data() + static_cast<size_t>(r) * d;
-    for (int j = 0; j < d; ++j) xr[j] = emb[j] + pos[j];
+    w.token_embedding.rows_to_f32(token, token + 1, xr);
+    for (int j = 0; j < d; ++j) xr[j] += pos[j];
   }
 
   const int d_head = d / model_.dims().n_text_head;
@@ -83,28 +82,28 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     // Causal self-attention over each sequence's cache.
     layer_norm(x_.data(), rows, d, b.attn_ln.gamma, b.attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.attn.query.weight, b.attn.query.bias, d, q_.data());
+    // K/V of every sequence's new tokens in one product each (the weights are read once), then
+    // appended to the per-sequence caches.
+    linear(h_.data(), rows, d, b.attn.key.weight, nullptr, d, k_.data());
+    linear(h_.data(), rows, d, b.attn.value.weight, b.attn.value.bias, d, v_.data());
+    const size_t seq_floats = static_cast<size_t>(n_tokens) * d;
     for (int s = 0; s < batch; ++s) {
-      const float* hs = h_.data() + static_cast<size_t>(s) * n_tokens * d;
-      float* ks = self_k(l, s) + static_cast<size_t>(offset) * d;
-      float* vs = self_v(l, s) + static_cast<size_t>(offset) * d;
-      linear(hs, n_tokens, d, b.attn.key.weight, nullptr, d, ks);
-      linear(hs, n_tokens, d, b.attn.value.weight, b.attn.value.bias, d, vs);
-      attention(q_.data() + static_cast<size_t>(s) * n_tokens * d, d, self_k(l, s), d, self_v(l, s), d,
-                attn_.data() + static_cast<size_t>(s) * n_tokens * d, d, n_tokens, offset + n_tokens,
-                b.attn.n_head, d_head, /*causal=*/true, offset, scores_.data());
+      std::memcpy(self_k(l, s) + static_cast<size_t>(offset) * d, k_.data() + s * seq_floats, seq_floats * sizeof(float));
+      std::memcpy(self_v(l, s) + static_cast<size_t>(offset) * d, v_.data() + s * seq_floats, seq_floats * sizeof(float));
     }
-    linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, h_.data());
-    add_inplace(x_.data(), h_.data(), n);
+    for (int s = 0; s < batch; ++s) {
+      attention(q_.data() + s * seq_floats, d, self_k(l, s), d, self_v(l, s), d, attn_.data() + s * seq_floats, d,
+                n_tokens, offset + n_tokens, b.attn.n_head, d_head, /*causal=*/true, offset);
+    }
+    linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate);
 
     // Cross-attention: all sequences attend to the same audio.
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data());
     attention(q_.data(), d, cross_k_.data() + l * cross_per_layer, d, cross_v_.data() + l * cross_per_layer,
-              d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0,
-              scores_.data());
+              d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0);
     if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
-    linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, h_.data());
-    add_inplace(x_.data(), h_.data(), n);
+    linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate);
 
     residual_mlp(x_.data(), rows, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data());
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/attention.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
 #include "runtime/mlp_block.h"
@@ -28,7 +29,6 @@ Encoder::Encoder(const Model& model)
   v_.resize(n_ctx_ * d);
   attn_.resize(n_ctx_ * d);
   mlp_.resize(n_ctx_ * ffn);
-  scores_.resize(static_cast<size_t>(n_ctx_) * n_ctx_);
 }
 
 // A kernel-3, padding-1 convolution over time as one GEMM: rows of `columns` hold, for each
@@ -39,18 +39,21 @@ static void conv1d_k3(Input in, int in_channels, int in_len, int stride, const C
                       float* columns, float* out) {
   const int out_len = in_len / stride;
   const int width = in_channels * 3;
-#pragma omp parallel for
-  for (int t = 0; t < out_len; ++t) {
-    float* row = columns + static_cast<size_t>(t) * width;
-    for (int c = 0; c < in_channels; ++c) {
-      for (int k = 0; k < 3; ++k) {
-        const int src = stride * t + k - 1;
-        row[c * 3 + k] = (src >= 0 && src < in_len) ? in(c, src) : 0.0f;
+  const int block = split_size(out_len, 8);
+  parallel_for((out_len + block - 1) / block, [&](int task) {
+    const int t1 = std::min(out_len, (task + 1) * block);
+    for (int t = task * block; t < t1; ++t) {
+      float* row = columns + static_cast<size_t>(t) * width;
+      for (int c = 0; c < in_channels; ++c) {
+        for (int k = 0; k < 3; ++k) {
+          const int src = stride * t + k - 1;
+          row[c * 3 + k] = (src >= 0 && src < in_len) ? in(c, src) : 0.0f;
+        }
       }
     }
-  }
-  linear(columns, out_len, width, w.weight, w.bias, w.out, out);
-  gelu_inplace(out, static_cast<size_t>(out_len) * w.out);
+  });
+  const WeightMatrix weight{w.weight, MatrixType::F32, w.out, width};
+  linear(columns, out_len, width, weight, w.bias, w.out, out, Epilogue::Gelu);
 }
 
 const float* Encoder::forward(const float* mel) {
@@ -73,9 +76,8 @@ const float* Encoder::forward(const float* mel) {
     linear(h_.data(), n_ctx_, d, b.attn.key.weight, nullptr, d, k_.data());
     linear(h_.data(), n_ctx_, d, b.attn.value.weight, b.attn.value.bias, d, v_.data());
     attention(q_.data(), d, k_.data(), d, v_.data(), d, attn_.data(), d, n_ctx_, n_ctx_,
-              b.attn.n_head, d_head, /*causal=*/false, 0, scores_.data());
-    linear(attn_.data(), n_ctx_, d, b.attn.out.weight, b.attn.out.bias, d, h_.data());
-    add_inplace(x_.data(), h_.data(), n);
+              b.attn.n_head, d_head, /*causal=*/false, 0);
+    linear(attn_.data(), n_ctx_, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate);
 
     residual_mlp(x_.data(), n_ctx_, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data());
   }

@@ -24,7 +24,7 @@ class Encoder {
   int n_ctx_, n_state_, n_mels_;
   std::vector<float> columns_;  // im2col rows of the convolutions
   std::vector<float> conv1_out_;  // [2 * n_ctx][n_state]
-  std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, scores_;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_;
 };
 
 }  // namespace wisp

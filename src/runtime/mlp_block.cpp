@@ -7,10 +7,8 @@ namespace wisp {
 void residual_mlp(float* x, int rows, int dim, const LayerNormWeights& ln, const LinearWeights& fc1,
                   const LinearWeights& fc2, float* normed, float* hidden) {
   layer_norm(x, rows, dim, ln.gamma, ln.beta, normed);
-  linear(normed, rows, dim, fc1.weight, fc1.bias, fc1.out, hidden);
-  gelu_inplace(hidden, static_cast<size_t>(rows) * fc1.out);
-  linear(hidden, rows, fc1.out, fc2.weight, fc2.bias, dim, normed);
-  add_inplace(x, normed, static_cast<size_t>(rows) * dim);
+  linear(normed, rows, dim, fc1.weight, fc1.bias, fc1.out, hidden, Epilogue::Gelu);  // bias + GELU fused
+  linear(hidden, rows, fc1.out, fc2.weight, fc2.bias, dim, x, Epilogue::Accumulate);  // residual fused
 }
 
 }  // namespace wisp

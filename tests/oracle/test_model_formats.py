@@ -60,6 +60,7 @@ def test_ggml_and_hf_agree(dtype):
 
 def test_verbose_reports_weight_type():
     model = make_model("tiny", dtype="bf16")
-    result = run_wisp("transcribe", shared_file("audio/jfk.flac"), "--model", model, "--language", "en", "-v")
+    result = run_wisp("transcribe", shared_file("audio/jfk.flac"), "--model", model, "--language", "en", "-v", "--beam_size", "None",
+                      "--temperature_increment_on_fallback", "None")
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     assert b"bf16 weights" in result.stderr

@@ -1,0 +1,152 @@
+// Microbenchmarks of the kernels at Whisper's shapes (tiny/base widths):
+//   build-x/bench/kernels_bench --benchmark_filter=Gemv
+// Every benchmark takes the instruction set (0 scalar, 1 avx2, 2 avx512) as its first argument
+// and WISP_BENCH_THREADS (default 1) compute threads.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/convert.h"
+#include "kernels/cpu_features.h"
+#include "kernels/kernel_table.h"
+#include "kernels/ops.h"
+
+namespace {
+
+using namespace wisp;
+
+std::vector<float> random_floats(size_t n, float scale = 1.0f) {
+  std::mt19937 rng(42);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<uint16_t> to_f16(const std::vector<float>& v) {
+  std::vector<uint16_t> h(v.size());
+  for (size_t i = 0; i < v.size(); ++i) h[i] = f32_to_f16(v[i]);
+  return h;
+}
+
+bool setup(benchmark::State& state) {
+  const Isa isa = static_cast<Isa>(state.range(0));
+  if (!cpu_supports(isa)) {
+    state.SkipWithError("instruction set not supported");
+    return false;
+  }
+  force_isa(isa);
+  const char* threads = std::getenv("WISP_BENCH_THREADS");
+  set_compute_threads(threads ? std::atoi(threads) : 1);
+  return true;
+}
+
+// args: isa, rows, out, in, f16
+void BM_Linear(benchmark::State& state) {
+  if (!setup(state)) return;
+  const int rows = static_cast<int>(state.range(1)), out = static_cast<int>(state.range(2));
+  const int in = static_cast<int>(state.range(3));
+  const bool half = state.range(4) != 0;
+  const std::vector<float> w32 = random_floats(static_cast<size_t>(out) * in, 0.05f);
+  const std::vector<uint16_t> w16 = to_f16(w32);
+  const WeightMatrix w = half ? WeightMatrix(w16.data(), MatrixType::F16, out, in)
+                              : WeightMatrix(w32.data(), MatrixType::F32, out, in);
+  const std::vector<float> x = random_floats(static_cast<size_t>(rows) * in);
+  std::vector<float> y(static_cast<size_t>(rows) * out);
+  for (auto _ : state) {
+    linear(x.data(), rows, in, w, nullptr, out, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * out * in * (half ? 2 : 4));
+}
+BENCHMARK(BM_Linear)
+    ->ArgsProduct({{0, 1, 2}, {1, 5}, {51865}, {384}, {0, 1}})
+    ->ArgsProduct({{1, 2}, {1, 5}, {1536}, {384}, {0, 1}})
+    ->ArgsProduct({{2}, {32, 1500}, {1536}, {384}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
+
+// The library alternative for f32 decode steps: OpenBLAS sgemv (rows = 1) / sgemm, one thread.
+// args: rows, out, in
+void BM_OpenBlasLinear(benchmark::State& state) {
+  set_compute_threads(1);  // also makes OpenBLAS single-threaded
+  const int rows = static_cast<int>(state.range(0)), out = static_cast<int>(state.range(1));
+  const int in = static_cast<int>(state.range(2));
+  const std::vector<float> w = random_floats(static_cast<size_t>(out) * in, 0.05f);
+  const std::vector<float> x = random_floats(static_cast<size_t>(rows) * in);
+  std::vector<float> y(static_cast<size_t>(rows) * out);
+  for (auto _ : state) {
+    if (rows == 1) {
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, w.data(), in, x.data(), 1, 0.0f, y.data(), 1);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x.data(), in, w.data(), in, 0.0f,
+                  y.data(), out);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * out * in * 4);
+}
+BENCHMARK(BM_OpenBlasLinear)->ArgsProduct({{1, 5, 32}, {51865, 1536}, {384}})->Unit(benchmark::kMicrosecond);
+
+// args: isa, n_q, n_kv, n_head
+void BM_Attention(benchmark::State& state) {
+  if (!setup(state)) return;
+  const int n_q = static_cast<int>(state.range(1)), n_kv = static_cast<int>(state.range(2));
+  const int n_head = static_cast<int>(state.range(3)), d = n_head * 64;
+  const std::vector<float> q = random_floats(static_cast<size_t>(n_q) * d);
+  const std::vector<float> kv = random_floats(static_cast<size_t>(n_kv) * d);
+  std::vector<float> out(static_cast<size_t>(n_q) * d);
+  for (auto _ : state) {
+    attention(q.data(), d, kv.data(), d, kv.data(), d, out.data(), d, n_q, n_kv, n_head, 64, false, 0);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_Attention)
+    ->ArgsProduct({{1, 2}, {1500}, {1500}, {6}})
+    ->ArgsProduct({{0, 1, 2}, {1, 5}, {1500}, {6}})
+    ->Unit(benchmark::kMicrosecond);
+
+// args: isa, n
+void BM_Gelu(benchmark::State& state) {
+  if (!setup(state)) return;
+  std::vector<float> x = random_floats(static_cast<size_t>(state.range(1)));
+  const std::vector<float> x0 = x;
+  for (auto _ : state) {
+    kernels().bias_gelu(x.data(), static_cast<int>(x.size()), nullptr);
+    benchmark::DoNotOptimize(x.data());
+    state.PauseTiming();
+    x = x0;
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_Gelu)->ArgsProduct({{0, 1, 2}, {1536 * 64}})->Unit(benchmark::kMicrosecond);
+
+void BM_Softmax(benchmark::State& state) {
+  if (!setup(state)) return;
+  std::vector<float> x = random_floats(static_cast<size_t>(state.range(1)));
+  for (auto _ : state) {
+    kernels().softmax(x.data(), static_cast<int>(x.size()), static_cast<int>(x.size()));
+    benchmark::DoNotOptimize(x.data());
+  }
+}
+BENCHMARK(BM_Softmax)->ArgsProduct({{0, 1, 2}, {1500}});
+
+void BM_LayerNorm(benchmark::State& state) {
+  if (!setup(state)) return;
+  const int dim = static_cast<int>(state.range(1));
+  const std::vector<float> x = random_floats(dim), gamma = random_floats(dim), beta = random_floats(dim);
+  std::vector<float> y(dim);
+  for (auto _ : state) {
+    kernels().layer_norm(x.data(), dim, gamma.data(), beta.data(), 1e-5f, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+BENCHMARK(BM_LayerNorm)->ArgsProduct({{0, 1, 2}, {384, 512}});
+
+}  // namespace
+
+BENCHMARK_MAIN();

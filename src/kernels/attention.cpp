@@ -1,0 +1,65 @@
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "kernels/ops.h"
+
+namespace wisp {
+
+namespace {
+
+// Queries per task: a [64][1500] score tile (384 KB) stays in L2 between its two GEMMs.
+constexpr int kQueryBlock = 64;
+// Up to this many queries (decode steps), a head runs one query at a time on the vector
+// kernel: GEMM calls would spend more time packing K and V than multiplying.
+constexpr int kSmallQueries = 8;
+
+void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const float* k, int ldk, const float* v,
+                           int ldv, float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, bool causal,
+                           int q_offset, float scale) {
+  parallel_for(n_head, [&](int h) {
+    const int col = h * d_head;
+    thread_local std::vector<float> scores;
+    if (scores.size() < static_cast<size_t>(n_kv)) scores.resize(n_kv);
+    for (int i = 0; i < n_q; ++i) {
+      const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
+      kt.attend_query(q + static_cast<size_t>(i) * ldq + col, k + col, ldk, v + col, ldv, n_visible, d_head, scale,
+                      scores.data(), out + static_cast<size_t>(i) * ldo + col);
+    }
+  });
+}
+
+}  // namespace
+
+void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
+               int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset) {
+  const KernelTable& kt = kernels();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  if (n_q <= kSmallQueries) {
+    attention_few_queries(kt, q, ldq, k, ldk, v, ldv, out, ldo, n_q, n_kv, n_head, d_head, causal, q_offset, scale);
+    return;
+  }
+  const int n_blocks = (n_q + kQueryBlock - 1) / kQueryBlock;
+  parallel_for(n_head * n_blocks, [&](int task) {
+    const int col = (task % n_head) * d_head;
+    const int i0 = (task / n_head) * kQueryBlock;
+    const int i1 = std::min(n_q, i0 + kQueryBlock);
+    // Keys no query of this block can see are skipped.
+    const int n_keys = causal ? std::min(n_kv, q_offset + i1) : n_kv;
+    thread_local std::vector<float> scores;  // grows once per thread to the largest tile
+    const size_t needed = static_cast<size_t>(i1 - i0) * n_keys;
+    if (scores.size() < needed) scores.resize(needed);
+    float* s = scores.data();
+    gemm_nt(i1 - i0, n_keys, d_head, q + static_cast<size_t>(i0) * ldq + col, ldq, k + col, ldk, s, n_keys, scale);
+    for (int i = i0; i < i1; ++i) {
+      const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
+      kt.softmax(s + static_cast<size_t>(i - i0) * n_keys, n_visible, n_keys);
+    }
+    gemm_nn(i1 - i0, d_head, n_keys, s, n_keys, v + col, ldv, out + static_cast<size_t>(i0) * ldo + col, ldo);
+  });
+}
+
+}  // namespace wisp

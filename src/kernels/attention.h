@@ -1,0 +1,14 @@
+// Multi-head scaled dot-product attention, heads and query blocks in parallel. Each task
+// scores one block of queries against all keys (a [block][n_kv] tile in per-thread scratch,
+// never the whole [n_q][n_kv] matrix), applies a vectorised softmax and multiplies by V.
+#pragma once
+
+namespace wisp {
+
+// q: [n_q][*] with row stride ldq, k/v: [n_kv][*] with strides ldk/ldv; head h uses columns
+// [h*d_head, (h+1)*d_head). out: [n_q][n_head*d_head], stride ldo. With `causal`, query i
+// (absolute position q_offset+i) sees keys 0..q_offset+i.
+void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
+               int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
+
+}  // namespace wisp

@@ -1,0 +1,90 @@
+// The AVX-512 (F, BW, VL, DQ) kernel table: 16 floats per vector, up to 6 gemv rows in registers.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
+// GCC 12's intrinsic headers build "undefined" vectors from themselves (`__m512 __Y = __Y;`),
+// which -Wuninitialized reports once inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace wisp {
+namespace {
+
+struct Avx512 {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static constexpr int kRegisters = 32;
+  static constexpr int kMaxRows = 6;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(float v) { return _mm512_set1_ps(v); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V abs(V a) { return _mm512_abs_ps(a); }
+  static V round(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V exp2i(V n) {
+    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+  }
+  static V select_negative(V x, V a, V b) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_LT_OQ), b, a);
+  }
+  static float reduce_add(V a) { return _mm512_reduce_add_ps(a); }
+  static float reduce_max(V a) { return _mm512_reduce_max_ps(a); }
+  static void prefetch(const char* p) { _mm_prefetch(p, _MM_HINT_T0); }
+  template <MatrixType T>
+  static V load_weight(const void* base, size_t index) {
+    if constexpr (T == MatrixType::F32) {
+      return _mm512_loadu_ps(static_cast<const float*>(base) + index);
+    } else {
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + index));
+      if constexpr (T == MatrixType::F16) return _mm512_cvtph_ps(h);
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+  }
+  template <MatrixType T>
+  static float load_weight_scalar(const void* base, size_t index) {
+    if constexpr (T == MatrixType::F32) {
+      return static_cast<const float*>(base)[index];
+    } else {
+      const uint16_t bits = static_cast<const uint16_t*>(base)[index];
+      if constexpr (T == MatrixType::F16) return _cvtsh_ss(bits);
+      const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+      float f;
+      std::memcpy(&f, &wide, sizeof f);
+      return f;
+    }
+  }
+};
+
+#include "kernels/kernels_generic.h"
+
+}  // namespace
+
+const KernelTable kAvx512Kernels = make_kernel_table<Avx512>();
+
+}  // namespace wisp
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#else
+namespace wisp {
+const KernelTable kAvx512Kernels = kScalarKernels;
+}
+#endif

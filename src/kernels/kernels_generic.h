@@ -1,0 +1,290 @@
+// SIMD kernels written once over a vector-traits type S and instantiated by kernels_avx2.cpp
+// and kernels_avx512.cpp inside their `#pragma GCC target` regions. Include only there, after
+// the standard headers and inside an anonymous namespace.
+//
+// S provides: V, kWidth, kRegisters, kMaxRows (rows a gemv pass keeps in registers), zero, set1, load,
+// store, add, sub, mul, div, fma(a, b, c) = a*b + c, min, max, abs, round (to nearest),
+// exp2i (2^n for integral n in [-126, 127]), select_negative(x, a, b) = x < 0 ? a : b,
+// reduce_add, reduce_max, prefetch(address), and load_weight<MatrixType>(const void* base,
+// size_t index).
+
+template <class S>
+typename S::V exp_v(typename S::V x) {
+  using V = typename S::V;
+  // Cephes expf: x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 polynomial.
+  x = S::min(S::max(x, S::set1(-87.33654f)), S::set1(88.0f));
+  const V n = S::round(S::mul(x, S::set1(1.44269504088896341f)));
+  V r = S::fma(n, S::set1(-0.693359375f), x);
+  r = S::fma(n, S::set1(2.12194440e-4f), r);
+  V p = S::set1(1.9875691500e-4f);
+  p = S::fma(p, r, S::set1(1.3981999507e-3f));
+  p = S::fma(p, r, S::set1(8.3334519073e-3f));
+  p = S::fma(p, r, S::set1(4.1665795894e-2f));
+  p = S::fma(p, r, S::set1(1.6666665459e-1f));
+  p = S::fma(p, r, S::set1(5.0000001201e-1f));
+  p = S::fma(p, S::mul(r, r), S::add(r, S::set1(1.0f)));
+  return S::mul(p, S::exp2i(n));
+}
+
+template <class S>
+typename S::V gelu_v(typename S::V x) {
+  using V = typename S::V;
+  // erfc(z) for z = |x|/sqrt(2) >= 0 (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7); then
+  // 1 + erf(x) = erfc(z) for x < 0 and 2 - erfc(z) otherwise, which avoids cancellation.
+  const V z = S::mul(S::abs(x), S::set1(0.70710678118654752f));
+  const V t = S::div(S::set1(1.0f), S::fma(S::set1(0.3275911f), z, S::set1(1.0f)));
+  V p = S::set1(1.061405429f);
+  p = S::fma(p, t, S::set1(-1.453152027f));
+  p = S::fma(p, t, S::set1(1.421413741f));
+  p = S::fma(p, t, S::set1(-0.284496736f));
+  p = S::fma(p, t, S::set1(0.254829592f));
+  p = S::mul(p, t);
+  const V erfc = S::mul(p, exp_v<S>(S::mul(S::sub(S::zero(), z), z)));
+  const V one_plus_erf = S::select_negative(x, erfc, S::sub(S::set1(2.0f), erfc));
+  return S::mul(S::mul(S::set1(0.5f), x), one_plus_erf);
+}
+
+// x[i] = Op::apply(x[i] + bias[i]) a vector at a time; the tail goes through a zero-padded
+// vector. (Op is a struct, not a lambda: GCC does not apply the target pragma to lambdas.)
+template <class S, class Op>
+void map_inplace(float* x, int n, const float* bias) {
+  constexpr int W = S::kWidth;
+  int i = 0;
+  for (; i + W <= n; i += W) {
+    typename S::V v = S::load(x + i);
+    if (bias) v = S::add(v, S::load(bias + i));
+    S::store(x + i, Op::apply(v));
+  }
+  if (i < n) {
+    float tail[W] = {};
+    for (int j = i; j < n; ++j) tail[j - i] = x[j] + (bias ? bias[j] : 0.0f);
+    S::store(tail, Op::apply(S::load(tail)));
+    for (int j = i; j < n; ++j) x[j] = tail[j - i];
+  }
+}
+
+template <class S>
+struct GeluOp {
+  static typename S::V apply(typename S::V v) { return gelu_v<S>(v); }
+};
+
+template <class S>
+struct IdentityOp {
+  static typename S::V apply(typename S::V v) { return v; }
+};
+
+template <class S>
+void bias_gelu_impl(float* x, int n, const float* bias) {
+  map_inplace<S, GeluOp<S>>(x, n, bias);
+}
+
+template <class S>
+void add_bias_impl(float* x, int n, const float* bias) {
+  map_inplace<S, IdentityOp<S>>(x, n, bias);
+}
+
+template <class S>
+void layer_norm_impl(const float* x, int dim, const float* gamma, const float* beta, float eps, float* y) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  const int vec_end = dim / W * W;
+  V acc = S::zero();
+  for (int j = 0; j < vec_end; j += W) acc = S::add(acc, S::load(x + j));
+  float sum = S::reduce_add(acc);
+  for (int j = vec_end; j < dim; ++j) sum += x[j];
+  const float mean = sum / static_cast<float>(dim);
+  const V mean_v = S::set1(mean);
+  acc = S::zero();
+  for (int j = 0; j < vec_end; j += W) {
+    const V c = S::sub(S::load(x + j), mean_v);
+    acc = S::fma(c, c, acc);
+  }
+  float var = S::reduce_add(acc);
+  for (int j = vec_end; j < dim; ++j) var += (x[j] - mean) * (x[j] - mean);
+  const float inv_std = 1.0f / std::sqrt(var / static_cast<float>(dim) + eps);
+  const V inv_v = S::set1(inv_std);
+  for (int j = 0; j < vec_end; j += W) {
+    const V c = S::mul(S::sub(S::load(x + j), mean_v), inv_v);
+    S::store(y + j, S::fma(c, S::load(gamma + j), S::load(beta + j)));
+  }
+  for (int j = vec_end; j < dim; ++j) y[j] = (x[j] - mean) * inv_std * gamma[j] + beta[j];
+}
+
+template <class S>
+void softmax_impl(float* row, int n_visible, int n_total) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  const int vec_end = n_visible / W * W;
+  V max_v = S::set1(-std::numeric_limits<float>::infinity());
+  for (int j = 0; j < vec_end; j += W) max_v = S::max(max_v, S::load(row + j));
+  float max_score = S::reduce_max(max_v);
+  for (int j = vec_end; j < n_visible; ++j) max_score = std::max(max_score, row[j]);
+  const V shift = S::set1(max_score);
+  V sum_v = S::zero();
+  for (int j = 0; j < vec_end; j += W) {
+    const V e = exp_v<S>(S::sub(S::load(row + j), shift));
+    S::store(row + j, e);
+    sum_v = S::add(sum_v, e);
+  }
+  float sum = S::reduce_add(sum_v);
+  for (int j = vec_end; j < n_visible; ++j) {
+    row[j] = std::exp(row[j] - max_score);
+    sum += row[j];
+  }
+  const float inv = 1.0f / sum;
+  const V inv_v = S::set1(inv);
+  for (int j = 0; j < vec_end; j += W) S::store(row + j, S::mul(S::load(row + j), inv_v));
+  for (int j = vec_end; j < n_visible; ++j) row[j] *= inv;
+  for (int j = n_visible; j < n_total; ++j) row[j] = 0.0f;
+}
+
+// R rows of x against C consecutive weight rows starting at j, each weight vector loaded once.
+template <class S, MatrixType T, int R, int C>
+void gemv_block(const float* x, int ldx, const WeightMatrix& w, int j, const float* bias, bool accumulate, float* y, int ldy) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  const int k = w.cols;
+  const int vec_end = k / W * W;
+  V acc[R][C];
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) acc[r][c] = S::zero();
+  }
+  const size_t row0 = static_cast<size_t>(j) * k;
+  // Software prefetch of the weight rows two blocks ahead: decode steps stream weights from
+  // DRAM, and the hardware prefetcher alone leaves f16 rows short of bandwidth.
+  constexpr size_t kElement = T == MatrixType::F32 ? 4 : 2;
+  const char* ahead = static_cast<const char*>(w.data) + (row0 + static_cast<size_t>(4 * C) * k) * kElement;
+  const bool prefetch = j + 5 * C <= w.rows;
+  for (int i = 0; i < vec_end; i += W) {
+    if (prefetch && (i * kElement) % 64 == 0) {
+      for (int c = 0; c < C; ++c) S::prefetch(ahead + (static_cast<size_t>(c) * k + i) * kElement);
+    }
+    V b[C];
+    for (int c = 0; c < C; ++c) b[c] = S::template load_weight<T>(w.data, row0 + static_cast<size_t>(c) * k + i);
+    for (int r = 0; r < R; ++r) {
+      const V a = S::load(x + static_cast<size_t>(r) * ldx + i);
+      for (int c = 0; c < C; ++c) acc[r][c] = S::fma(a, b[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * ldx;
+    for (int c = 0; c < C; ++c) {
+      float sum = S::reduce_add(acc[r][c]);
+      for (int i = vec_end; i < k; ++i) {
+        sum += xr[i] * S::template load_weight_scalar<T>(w.data, row0 + static_cast<size_t>(c) * k + i);
+      }
+      float& out = y[static_cast<size_t>(r) * ldy + j + c];
+      out = (accumulate ? out : 0.0f) + (sum + (bias ? bias[j + c] : 0.0f));
+    }
+  }
+}
+
+// Columns per block for R rows: R*C accumulators plus C weight vectors must fit the registers.
+template <class S, int R>
+constexpr int gemv_columns() {
+  return R * 4 + 5 <= S::kRegisters ? 4 : 2;
+}
+
+template <class S, MatrixType T, int R>
+void gemv_rows(const float* x, int ldx, const WeightMatrix& w, int col_begin, int col_end, const float* bias,
+               bool accumulate, float* y, int ldy) {
+  constexpr int C = gemv_columns<S, R>();
+  int j = col_begin;
+  for (; j + C <= col_end; j += C) gemv_block<S, T, R, C>(x, ldx, w, j, bias, accumulate, y, ldy);
+  for (; j < col_end; ++j) gemv_block<S, T, R, 1>(x, ldx, w, j, bias, accumulate, y, ldy);
+}
+
+template <class S, MatrixType T, int R = 1>
+void gemv_remaining_rows(int n_rows, const float* x, int ldx, const WeightMatrix& w, int col_begin, int col_end,
+                         const float* bias, bool accumulate, float* y, int ldy) {
+  if constexpr (R < S::kMaxRows) {
+    if (n_rows != R) {
+      gemv_remaining_rows<S, T, R + 1>(n_rows, x, ldx, w, col_begin, col_end, bias, accumulate, y, ldy);
+      return;
+    }
+  }
+  if (n_rows == R) gemv_rows<S, T, R>(x, ldx, w, col_begin, col_end, bias, accumulate, y, ldy);
+}
+
+template <class S, MatrixType T>
+void gemv_typed(const float* x, int n_rows, int ldx, const WeightMatrix& w, int col_begin, int col_end,
+                const float* bias, bool accumulate, float* y, int ldy) {
+  int r = 0;
+  for (; r + S::kMaxRows <= n_rows; r += S::kMaxRows) {
+    gemv_rows<S, T, S::kMaxRows>(x + static_cast<size_t>(r) * ldx, ldx, w, col_begin, col_end, bias,
+                                 accumulate, y + static_cast<size_t>(r) * ldy, ldy);
+  }
+  if (r < n_rows) {
+    gemv_remaining_rows<S, T>(n_rows - r, x + static_cast<size_t>(r) * ldx, ldx, w, col_begin, col_end, bias,
+                              accumulate, y + static_cast<size_t>(r) * ldy, ldy);
+  }
+}
+
+template <class S>
+void gemv_impl(const float* x, int n_rows, int ldx, const WeightMatrix& w, int col_begin, int col_end,
+               const float* bias, bool accumulate, float* y, int ldy) {
+  switch (w.type) {
+    case MatrixType::F32: gemv_typed<S, MatrixType::F32>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
+    case MatrixType::F16: gemv_typed<S, MatrixType::F16>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
+    case MatrixType::BF16: gemv_typed<S, MatrixType::BF16>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
+  }
+}
+
+template <class S>
+void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* dst) {
+  constexpr int W = S::kWidth;
+  const size_t begin = static_cast<size_t>(row_begin) * w.cols;
+  const size_t n = static_cast<size_t>(row_end - row_begin) * w.cols;
+  size_t i = 0;
+  switch (w.type) {
+    case MatrixType::F32: std::memcpy(dst, w.f32_data() + begin, n * sizeof(float)); return;
+    case MatrixType::F16:
+      for (; i + W <= n; i += W) S::store(dst + i, S::template load_weight<MatrixType::F16>(w.data, begin + i));
+      for (; i < n; ++i) dst[i] = S::template load_weight_scalar<MatrixType::F16>(w.data, begin + i);
+      return;
+    case MatrixType::BF16:
+      for (; i + W <= n; i += W) S::store(dst + i, S::template load_weight<MatrixType::BF16>(w.data, begin + i));
+      for (; i < n; ++i) dst[i] = S::template load_weight_scalar<MatrixType::BF16>(w.data, begin + i);
+      return;
+  }
+}
+
+template <class S>
+void attend_query_impl(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
+                       float scale, float* scores, float* out) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  constexpr int kChunk = 4;  // output vectors kept in registers while the values stream by
+  const int vec_end = d_head / W * W;
+  for (int j = 0; j < n_visible; ++j) {
+    const float* kj = k + static_cast<size_t>(j) * ldk;
+    V acc = S::zero();
+    for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::load(kj + i), acc);
+    float dot = S::reduce_add(acc);
+    for (int i = vec_end; i < d_head; ++i) dot += q[i] * kj[i];
+    scores[j] = dot * scale;
+  }
+  softmax_impl<S>(scores, n_visible, n_visible);
+  for (int i0 = 0; i0 < vec_end; i0 += kChunk * W) {
+    const int n_vec = std::min(kChunk, (vec_end - i0) / W);
+    V acc[kChunk];
+    for (int c = 0; c < kChunk; ++c) acc[c] = S::zero();
+    for (int j = 0; j < n_visible; ++j) {
+      const V p = S::set1(scores[j]);
+      const float* vj = v + static_cast<size_t>(j) * ldv + i0;
+      for (int c = 0; c < n_vec; ++c) acc[c] = S::fma(p, S::load(vj + c * W), acc[c]);
+    }
+    for (int c = 0; c < n_vec; ++c) S::store(out + i0 + c * W, acc[c]);
+  }
+  for (int i = vec_end; i < d_head; ++i) {
+    float sum = 0.0f;
+    for (int j = 0; j < n_visible; ++j) sum += scores[j] * v[static_cast<size_t>(j) * ldv + i];
+    out[i] = sum;
+  }
+}
+
+template <class S>
+constexpr KernelTable make_kernel_table() {
+  return {gemv_impl<S>,       rows_to_f32_impl<S>, bias_gelu_impl<S>,        add_bias_impl<S>,
+          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>};
+}

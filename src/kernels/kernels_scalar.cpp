@@ -1,0 +1,103 @@
+// Plain C++ kernels: the fallback on CPUs without AVX2 and the reference the SIMD tables are
+// tested against (std::erf, std::exp, double accumulation).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/convert.h"
+#include "kernels/kernel_table.h"
+
+namespace wisp {
+
+namespace {
+
+float weight_at(const WeightMatrix& w, size_t index) {
+  switch (w.type) {
+    case MatrixType::F32: return w.f32_data()[index];
+    case MatrixType::F16: return f16_to_f32(w.half_data()[index]);
+    case MatrixType::BF16: {
+      float f;
+      convert_bf16_to_f32(w.half_data() + index, &f, 1);
+      return f;
+    }
+  }
+  return 0.0f;
+}
+
+void gemv(const float* x, int n_rows, int ldx, const WeightMatrix& w, int col_begin, int col_end,
+          const float* bias, bool accumulate, float* y, int ldy) {
+  const int k = w.cols;
+  for (int r = 0; r < n_rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * ldx;
+    for (int j = col_begin; j < col_end; ++j) {
+      double sum = 0.0;
+      const size_t row = static_cast<size_t>(j) * k;
+      for (int i = 0; i < k; ++i) sum += static_cast<double>(xr[i]) * weight_at(w, row + i);
+      float& out = y[static_cast<size_t>(r) * ldy + j];
+      out = (accumulate ? out : 0.0f) + (static_cast<float>(sum) + (bias ? bias[j] : 0.0f));
+    }
+  }
+}
+
+void rows_to_f32(const WeightMatrix& w, int row_begin, int row_end, float* dst) {
+  w.rows_to_f32(row_begin, row_end, dst);
+}
+
+void bias_gelu(float* x, int n, const float* bias) {
+  constexpr float kInvSqrt2 = 0.70710678118654752f;
+  for (int i = 0; i < n; ++i) {
+    const float v = x[i] + (bias ? bias[i] : 0.0f);
+    x[i] = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
+  }
+}
+
+void add_bias(float* x, int n, const float* bias) {
+  for (int i = 0; i < n; ++i) x[i] += bias[i];
+}
+
+void layer_norm(const float* x, int dim, const float* gamma, const float* beta, float eps, float* y) {
+  double sum = 0.0;
+  for (int j = 0; j < dim; ++j) sum += x[j];
+  const float mean = static_cast<float>(sum / dim);
+  double var = 0.0;
+  for (int j = 0; j < dim; ++j) {
+    const float c = x[j] - mean;
+    var += static_cast<double>(c) * c;
+  }
+  const float inv_std = static_cast<float>(1.0 / std::sqrt(var / dim + eps));
+  for (int j = 0; j < dim; ++j) y[j] = (x[j] - mean) * inv_std * gamma[j] + beta[j];
+}
+
+void softmax(float* row, int n_visible, int n_total) {
+  float max_score = -std::numeric_limits<float>::infinity();
+  for (int j = 0; j < n_visible; ++j) max_score = std::max(max_score, row[j]);
+  double sum = 0.0;
+  for (int j = 0; j < n_visible; ++j) {
+    row[j] = std::exp(row[j] - max_score);
+    sum += row[j];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int j = 0; j < n_visible; ++j) row[j] *= inv;
+  for (int j = n_visible; j < n_total; ++j) row[j] = 0.0f;
+}
+
+void attend_query(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
+                  float scale, float* scores, float* out) {
+  for (int j = 0; j < n_visible; ++j) {
+    double dot = 0.0;
+    for (int i = 0; i < d_head; ++i) dot += static_cast<double>(q[i]) * k[static_cast<size_t>(j) * ldk + i];
+    scores[j] = static_cast<float>(dot) * scale;
+  }
+  softmax(scores, n_visible, n_visible);
+  for (int i = 0; i < d_head; ++i) {
+    double sum = 0.0;
+    for (int j = 0; j < n_visible; ++j) sum += static_cast<double>(scores[j]) * v[static_cast<size_t>(j) * ldv + i];
+    out[i] = static_cast<float>(sum);
+  }
+}
+
+}  // namespace
+
+const KernelTable kScalarKernels = {gemv, rows_to_f32, bias_gelu, add_bias, layer_norm, softmax, attend_query};
+
+}  // namespace wisp
