@@ -22,10 +22,4 @@ std::vector<float> WeightMatrix::to_f32() const {
   return out;
 }
 
-WeightMatrix::operator const float*() const {
-  if (data == nullptr || type == MatrixType::F32) return static_cast<const float*>(data);
-  if (!f32_cache_) f32_cache_ = std::make_shared<std::vector<float>>(to_f32());
-  return f32_cache_->data();
-}
-
 }  // namespace wisp

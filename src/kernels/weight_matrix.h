@@ -30,14 +30,6 @@ struct WeightMatrix {
   void rows_to_f32(int row_begin, int row_end, float* dst) const;
   // The whole matrix as f32 (a copy; for tools such as model conversion, not for compute).
   std::vector<float> to_f32() const;
-
-  // Transitional: reads as `const float*` for code written when every weight was f32 (the ggml
-  // writer). f16/bf16 matrices are widened once into a cache shared by copies of this struct.
-  // New code should use to_f32() or the kernels.
-  operator const float*() const;  // NOLINT(google-explicit-constructor)
-
- private:
-  mutable std::shared_ptr<std::vector<float>> f32_cache_;
 };
 
 }  // namespace wisp

@@ -19,15 +19,23 @@ constexpr uint32_t kGgmlMagic = 0x67676d6c;
 constexpr int kQuantVersion = 2;  // GGML_QNT_VERSION of the block layouts written here
 constexpr int kQuantVersionFactor = 1000;
 
-// A tensor to write: openai-whisper's name, numpy-order shape as stored, f32 values.
+// A tensor to write: openai-whisper's name, numpy-order shape as stored, f32 values (owned when
+// widened from f16/bf16).
 struct OutTensor {
   std::string name;
   std::vector<int64_t> shape;
   const float* data;
+  std::shared_ptr<const std::vector<float>> owned = nullptr;
 };
 
+OutTensor matrix_tensor(std::string name, std::vector<int64_t> shape, const WeightMatrix& m) {
+  if (const float* f32 = m.f32_data()) return {std::move(name), std::move(shape), f32};
+  auto values = std::make_shared<const std::vector<float>>(m.to_f32());
+  return {std::move(name), std::move(shape), values->data(), values};
+}
+
 void add_linear(std::vector<OutTensor>& out, const std::string& prefix, const LinearWeights& w) {
-  out.push_back({prefix + ".weight", {w.out, w.in}, w.weight});
+  out.push_back(matrix_tensor(prefix + ".weight", {w.out, w.in}, w.weight));
   if (w.bias) out.push_back({prefix + ".bias", {w.out}, w.bias});
 }
 
@@ -64,7 +72,7 @@ std::vector<OutTensor> ggml_tensors(const Model& model) {
   }
   add_norm(out, "encoder.ln_post", w.encoder_ln);
   out.push_back({"decoder.positional_embedding", {d.n_text_ctx, d.n_text_state}, w.decoder_positions});
-  out.push_back({"decoder.token_embedding.weight", {d.n_vocab, d.n_text_state}, w.token_embedding});
+  out.push_back(matrix_tensor("decoder.token_embedding.weight", {d.n_vocab, d.n_text_state}, w.token_embedding));
   for (size_t i = 0; i < w.decoder_blocks.size(); ++i) {
     const DecoderBlockWeights& b = w.decoder_blocks[i];
     const std::string p = "decoder.blocks." + std::to_string(i);

@@ -59,7 +59,7 @@ class Decoder {
   int n_layer_;
   std::vector<float> cross_k_, cross_v_;  // [layer][n_audio_ctx][n_state]
   std::vector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
-  std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, scores_, logits_, reorder_scratch_;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;
   int last_n_tokens_ = 0;
   std::vector<std::pair<int, int>> alignment_heads_;  // captured (layer, head) pairs
