@@ -67,19 +67,6 @@ struct Avx2 {
       return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
   }
-  template <MatrixType T>
-  static float load_weight_scalar(const void* base, size_t index) {
-    if constexpr (T == MatrixType::F32) {
-      return static_cast<const float*>(base)[index];
-    } else {
-      const uint16_t bits = static_cast<const uint16_t*>(base)[index];
-      if constexpr (T == MatrixType::F16) return _cvtsh_ss(bits);
-      const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-      float f;
-      std::memcpy(&f, &wide, sizeof f);
-      return f;
-    }
-  }
 };
 
 #include "kernels/kernels_generic.h"

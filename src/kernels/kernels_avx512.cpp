@@ -59,19 +59,6 @@ struct Avx512 {
       return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
   }
-  template <MatrixType T>
-  static float load_weight_scalar(const void* base, size_t index) {
-    if constexpr (T == MatrixType::F32) {
-      return static_cast<const float*>(base)[index];
-    } else {
-      const uint16_t bits = static_cast<const uint16_t*>(base)[index];
-      if constexpr (T == MatrixType::F16) return _cvtsh_ss(bits);
-      const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-      float f;
-      std::memcpy(&f, &wide, sizeof f);
-      return f;
-    }
-  }
 };
 
 #include "kernels/kernels_generic.h"

@@ -8,6 +8,21 @@
 // reduce_add, reduce_max, prefetch(address), and load_weight<MatrixType>(const void* base,
 // size_t index).
 
+// One weight widened to f32 (the tails of the vector loops).
+template <MatrixType T>
+float load_weight_scalar(const void* base, size_t index) {
+  if constexpr (T == MatrixType::F32) {
+    return static_cast<const float*>(base)[index];
+  } else {
+    const uint16_t bits = static_cast<const uint16_t*>(base)[index];
+    if constexpr (T == MatrixType::F16) return _cvtsh_ss(bits);
+    const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &wide, sizeof f);
+    return f;
+  }
+}
+
 template <class S>
 typename S::V exp_v(typename S::V x) {
   using V = typename S::V;
@@ -171,7 +186,7 @@ void gemv_block(const float* x, int ldx, const WeightMatrix& w, int j, const flo
     for (int c = 0; c < C; ++c) {
       float sum = S::reduce_add(acc[r][c]);
       for (int i = vec_end; i < k; ++i) {
-        sum += xr[i] * S::template load_weight_scalar<T>(w.data, row0 + static_cast<size_t>(c) * k + i);
+        sum += xr[i] * load_weight_scalar<T>(w.data, row0 + static_cast<size_t>(c) * k + i);
       }
       float& out = y[static_cast<size_t>(r) * ldy + j + c];
       out = (accumulate ? out : 0.0f) + (sum + (bias ? bias[j + c] : 0.0f));
@@ -240,11 +255,11 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
     case MatrixType::F32: std::memcpy(dst, w.f32_data() + begin, n * sizeof(float)); return;
     case MatrixType::F16:
       for (; i + W <= n; i += W) S::store(dst + i, S::template load_weight<MatrixType::F16>(w.data, begin + i));
-      for (; i < n; ++i) dst[i] = S::template load_weight_scalar<MatrixType::F16>(w.data, begin + i);
+      for (; i < n; ++i) dst[i] = load_weight_scalar<MatrixType::F16>(w.data, begin + i);
       return;
     case MatrixType::BF16:
       for (; i + W <= n; i += W) S::store(dst + i, S::template load_weight<MatrixType::BF16>(w.data, begin + i));
-      for (; i < n; ++i) dst[i] = S::template load_weight_scalar<MatrixType::BF16>(w.data, begin + i);
+      for (; i < n; ++i) dst[i] = load_weight_scalar<MatrixType::BF16>(w.data, begin + i);
       return;
   }
 }

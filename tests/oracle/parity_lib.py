@@ -139,3 +139,12 @@ def assert_split_inside_a_window(result: dict) -> None:
         "no window was split at timestamps; the segment-splitting path went untested"
 
 
+# Fixtures the parity test modules import.
+@pytest.fixture(scope="module")
+def jfk() -> Path:
+    return jfk_path()
+
+
+@pytest.fixture(scope="module")
+def long_wav() -> Path:
+    return long_wav_path()

@@ -6,18 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from parity_lib import *  # noqa: E402,F401,F403
-from parity_lib import jfk_path, long_wav_path  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def jfk() -> Path:
-    return jfk_path()
-
-
-@pytest.fixture(scope="module")
-def long_wav() -> Path:
-    return long_wav_path()
+from parity_lib import *  # noqa: E402,F401,F403 (helpers and the jfk / long_wav fixtures)
 
 
 @pytest.mark.parametrize("size", ["tiny", "base"])
