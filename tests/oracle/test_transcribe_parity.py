@@ -13,7 +13,6 @@ a fallback that really sampled, ...) so that it cannot pass vacuously.
 import sys
 from pathlib import Path
 
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from parity_lib import *  # noqa: E402,F401,F403 (helpers and the jfk / long_wav fixtures)

@@ -3,7 +3,6 @@ heuristics built on them (see parity_lib.py)."""
 import sys
 from pathlib import Path
 
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from parity_lib import *  # noqa: E402,F401,F403 (helpers and the jfk / long_wav fixtures)
