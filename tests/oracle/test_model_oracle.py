@@ -110,13 +110,17 @@ def test_greedy_tokens_match_reference(case, language, task):
     if language is None:
         for code, p in expected["language_probs"].items():
             assert wisp["language_probs"][code] == pytest.approx(p, abs=1e-4)
-    segment = wisp["segments"][0]
-    assert segment["tokens"], "random model produced only blank text; pick another seed"
+    # Without timestamp rules the model may still emit timestamp pairs, and transcribe() splits
+    # the window there (as openai-whisper does): the window's tokens are its segments' together.
+    first_window = [s for s in wisp["segments"] if s["seek"] == 0]
+    segment = first_window[0]
+    tokens = [t for s in first_window for t in s["tokens"]]
+    assert tokens, "random model produced only blank text; pick another seed"
     n = GREEDY_STEPS_COMPARED
     assert len(set(expected["tokens"][:n])) >= 10, "degenerate random model; choose another seed"
-    assert segment["tokens"][:n] == expected["tokens"][:n]
+    assert tokens[:n] == expected["tokens"][:n]
     if len(expected["tokens"]) <= n:
-        assert segment["tokens"] == expected["tokens"]
+        assert tokens == expected["tokens"]
     assert segment["avg_logprob"] == pytest.approx(expected["avg_logprob"], abs=1e-3)
     assert segment["no_speech_prob"] == pytest.approx(expected["no_speech_prob"], abs=1e-4)
 
