@@ -118,8 +118,11 @@ def test_greedy_tokens_match_reference(case, language, task):
     assert tokens, "random model produced only blank text; pick another seed"
     n = GREEDY_STEPS_COMPARED
     assert len(set(expected["tokens"][:n])) >= 10, "degenerate random model; choose another seed"
-    assert tokens[:n] == expected["tokens"][:n]
-    if len(expected["tokens"]) <= n:
+    # Tokens after the window's last timestamp pair are dropped (the next window starts there).
+    m = min(n, len(tokens))
+    assert m >= 10, "too few tokens kept to compare; pick another seed"
+    assert tokens[:m] == expected["tokens"][:m]
+    if len(expected["tokens"]) <= n and not any(t >= case["ref"].tokens.timestamp_begin for t in tokens):
         assert tokens == expected["tokens"]
     assert segment["avg_logprob"] == pytest.approx(expected["avg_logprob"], abs=1e-3)
     assert segment["no_speech_prob"] == pytest.approx(expected["no_speech_prob"], abs=1e-4)
