@@ -21,5 +21,7 @@ if [ ! -f "$audio" ]; then
   audio="build/tone.wav"
   ffmpeg -loglevel error -y -f lavfi -i "sine=frequency=440:duration=5" "$audio"
 fi
-echo "quickstart: build/wisp transcribe $audio --model $model"
-build/wisp transcribe "$audio" --model "$model" --verbose
+# Random weights repeat themselves, so every window would fail the compression-ratio gate and be
+# decoded again at rising temperatures; real models don't need this option.
+echo "quickstart: build/wisp transcribe $audio --model $model --temperature_increment_on_fallback None --verbose True"
+build/wisp transcribe "$audio" --model "$model" --temperature_increment_on_fallback None --verbose True
