@@ -30,7 +30,7 @@ std::vector<float> random_floats(size_t n, float scale = 1.0f) {
 
 std::vector<uint16_t> to_f16(const std::vector<float>& v) {
   std::vector<uint16_t> h(v.size());
-  for (size_t i = 0; i < v.size(); ++i) h[i] = f32_to_f16(v[i]);
+  convert_f32_to_f16(v.data(), h.data(), v.size());
   return h;
 }
 

@@ -69,4 +69,8 @@ void convert_bf16_to_f32(const uint16_t* src, float* dst, size_t n) {
   }
 }
 
+void convert_f32_to_f16(const float* src, uint16_t* dst, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] = f32_to_f16(src[i]);
+}
+
 }  // namespace wisp
