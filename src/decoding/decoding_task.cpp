@@ -16,13 +16,13 @@ namespace {
 
 constexpr double kTimePrecision = 0.02;  // seconds per timestamp token
 
-// The tail of `tokens` keeping at most `n`; Python's tokens[-n:] keeps all of them when n is 0.
-std::vector<int> python_tail(const std::vector<int>& tokens, int n) {
-  if (n <= 0 || static_cast<size_t>(n) >= tokens.size()) return n < 0 ? std::vector<int>{} : tokens;
-  return {tokens.end() - n, tokens.end()};
-}
-
 }  // namespace
+
+std::vector<int> python_tail(const std::vector<int>& tokens, long n) {
+  const long size = static_cast<long>(tokens.size());
+  const long begin = n > 0 ? std::max(0L, size - n) : std::min(size, -n);
+  return {tokens.begin() + begin, tokens.end()};
+}
 
 int group_size(const DecodingOptions& options) {
   if (options.temperature == 0.0) return options.beam_size.value_or(1);

@@ -53,6 +53,10 @@ std::vector<int> sot_sequence(const Model& model, const std::string& language, c
 // least the group size (beam_size, or best_of when sampling).
 DecodingResult decode_window(Decoder& decoder, const Model& model, const DecodingOptions& options, SamplingRng& rng);
 
+// Python's tokens[-n:]: the last n tokens, all of them when n is 0 (or exceeds the length), and
+// tokens[|n|:] when n is negative. openai-whisper's prompt and prefix truncation rely on it.
+std::vector<int> python_tail(const std::vector<int>& tokens, long n);
+
 // The number of sequences decoded together for `options`.
 int group_size(const DecodingOptions& options);
 

@@ -45,12 +45,6 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 double frames_to_seconds(int frames) { return static_cast<double>(frames * kHopLength) / kSampleRate; }
 
-// Python's tokens[-n:] (all of them when n is 0).
-std::vector<int> python_tail(const std::vector<int>& tokens, long n) {
-  if (n <= 0 || static_cast<size_t>(n) >= tokens.size()) return tokens;
-  return {tokens.end() - n, tokens.end()};
-}
-
 }  // namespace
 
 TranscribeResult Transcriber::transcribe(std::span<const float> audio, const TranscribeOptions& options,

@@ -18,15 +18,6 @@
 namespace wisp::oracle {
 namespace {
 
-std::vector<int> parse_token_list(const std::string& list) {
-  std::vector<int> tokens;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) tokens.push_back(std::stoi(item));
-  if (tokens.empty()) throw Error("--tokens is empty");
-  return tokens;
-}
-
 nlohmann::json words_json(const std::vector<WordTiming>& words) {
   nlohmann::json out = nlohmann::json::array();
   for (const WordTiming& w : words) {
@@ -45,7 +36,7 @@ int dump_alignment(const Args& args) {
   const SpecialTokens& special = tokenizer.special();
   const std::string language = require(args, "language");
   const std::string task = args.count("task") ? args.at("task") : "transcribe";
-  const std::vector<int> text_tokens = parse_token_list(require(args, "tokens"));
+  const std::vector<int> text_tokens = parse_tokens(require(args, "tokens"));
 
   // The first window as the transcription loop builds it: the audio's frames, zero-padded.
   const std::vector<float> audio = load_audio(require(args, "audio"));

@@ -23,15 +23,6 @@ LogMel first_window(const Model& model, const std::string& audio_path) {
   return mel_segment(mel, 0, content);
 }
 
-std::vector<int> parse_tokens(const std::string& list) {
-  std::vector<int> tokens;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) tokens.push_back(std::stoi(item));
-  if (tokens.empty()) throw Error("--tokens is empty");
-  return tokens;
-}
-
 // --model M --audio F [--mel-out mel.npy] --out encoder.npy
 int dump_encoder(const Args& args) {
   set_compute_threads(0);

@@ -24,6 +24,15 @@ const std::string& require(const Args& args, const std::string& key) {
   return it->second;
 }
 
+std::vector<int> parse_tokens(const std::string& list) {
+  std::vector<int> tokens;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) tokens.push_back(std::stoi(item));
+  if (tokens.empty()) throw Error("--tokens is empty");
+  return tokens;
+}
+
 void write_npy(const std::string& path, const float* data, const std::vector<size_t>& shape) {
   std::ostringstream header_text;
   header_text << "{'descr': '<f4', 'fortran_order': False, 'shape': (";

@@ -18,6 +18,9 @@ bool register_command(const char* name, Command command);
 // The value of a required argument, or throws wisp::Error naming it.
 const std::string& require(const Args& args, const std::string& key);
 
+// "1,2,3" as token ids; throws wisp::Error when empty.
+std::vector<int> parse_tokens(const std::string& list);
+
 // Writes a little-endian float32 C-order .npy file.
 void write_npy(const std::string& path, const float* data, const std::vector<size_t>& shape);
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "decoding/decoding_task.h"
 #include "decoding/logit_filters.h"
 #include "decoding/sampling.h"
 #include "decoding/token_decoders.h"
@@ -274,6 +275,15 @@ TEST(Hallucination, AnomalyScoreOfImprobableShortWords) {
   EXPECT_FALSE(is_segment_anomaly(&s));
   EXPECT_FALSE(is_segment_anomaly(nullptr));
   EXPECT_NEAR(word_anomaly_score({" x", 0.0, 3.0, 0.5, {}}), 1.0, 1e-12);
+}
+
+TEST(PythonTail, SliceSemanticsOfOpenaiTruncation) {
+  const std::vector<int> t = {1, 2, 3, 4};
+  EXPECT_EQ(python_tail(t, 2), (std::vector<int>{3, 4}));
+  EXPECT_EQ(python_tail(t, 9), t);
+  EXPECT_EQ(python_tail(t, 0), t);  // t[-0:] is the whole list
+  EXPECT_EQ(python_tail(t, -1), (std::vector<int>{2, 3, 4}));
+  EXPECT_TRUE(python_tail(t, -9).empty());
 }
 
 TEST(ClipTimestamps, PairsInFramesAndAnOpenEnd) {
