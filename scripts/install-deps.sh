@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
-  libfftw3-dev libopenblas-dev libopenblas0-pthread libpcre2-dev zlib1g-dev
+  libfftw3-dev libopenblas-dev libopenblas0-pthread libdnnl-dev libpcre2-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-regex python3-pytest ffmpeg
 )

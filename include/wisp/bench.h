@@ -11,10 +11,13 @@
 #include <cstddef>
 #include <string>
 
+#include "wisp/model.h"
+
 namespace wisp {
 
 struct BenchOptions {
   int threads = 0;          // 0 = all cores
+  ComputeType compute_type = ComputeType::Auto;
   int warmup_rounds = 1;    // full passes of every workload before timing
   int encode_runs = 1;
   int decode_steps = 256;   // single-token calls, past 0..decode_steps-1
@@ -37,6 +40,7 @@ struct BenchMetric {
 struct BenchResult {
   std::string model_path;
   std::string weight_type;  // as the file stores it: f32, f16, q8_0, ...
+  std::string compute_type;  // float32 or bfloat16 (resolved)
   int threads = 0;
   double load_ms = 0;
   BenchMetric encode, decode, batched, prompt;
@@ -60,8 +64,9 @@ struct AccuracyResult {
 };
 
 // `audio_path` empty: a fixed pseudo-random log-mel stands in for audio. `max_tokens` bounds the
-// reference's greedy decode.
+// reference's greedy decode. The model runs with `compute_type`, the reference with Float32.
 AccuracyResult compare_accuracy(const std::string& model_path, const std::string& reference_path,
-                                const std::string& audio_path, int threads, int max_tokens = 64);
+                                const std::string& audio_path, int threads, int max_tokens = 64,
+                                ComputeType compute_type = ComputeType::Auto);
 
 }  // namespace wisp

@@ -20,6 +20,7 @@ struct BenchArgs {
   std::string reference;
   std::string audio;
   int accuracy_tokens = 64;
+  std::string compute_type = "auto";
 };
 
 nlohmann::json metric_json(const BenchMetric& m) {
@@ -38,15 +39,18 @@ void print_metric(const char* name, const BenchMetric& m) {
 int run(const BenchArgs& args) {
   BenchOptions options = args.quick ? BenchOptions::quick() : BenchOptions{};
   options.threads = args.threads;
+  options.compute_type = compute_type_from_name(args.compute_type);
   const BenchResult r = run_benchmark(args.model, options);
   std::unique_ptr<AccuracyResult> accuracy;
   if (!args.reference.empty()) {
     accuracy = std::make_unique<AccuracyResult>(
-        compare_accuracy(args.model, args.reference, args.audio, args.threads, args.accuracy_tokens));
+        compare_accuracy(args.model, args.reference, args.audio, args.threads, args.accuracy_tokens,
+                         options.compute_type));
   }
   if (args.json) {
     nlohmann::json j = {{"model", r.model_path},
                         {"weight_type", r.weight_type},
+                        {"compute_type", r.compute_type},
                         {"threads", r.threads},
                         {"load_ms", r.load_ms},
                         {"encode_ms", r.encode.median_ms_per_token},
@@ -71,7 +75,8 @@ int run(const BenchArgs& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("wisp bench: %s (%s weights), %d threads\n", r.model_path.c_str(), r.weight_type.c_str(), r.threads);
+  std::printf("wisp bench: %s (%s weights, %s compute), %d threads\n", r.model_path.c_str(), r.weight_type.c_str(),
+              r.compute_type.c_str(), r.threads);
   std::printf("    load time = %9.3f ms\n", r.load_ms);
   print_metric("encode", r.encode);
   print_metric("decode", r.decode);
@@ -95,6 +100,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Measure speed like whisper.cpp's whisper-bench (and accuracy)");
   cmd->add_option("-m,--model", args->model, "Hugging Face Whisper model directory or ggml .bin file")->required();
   cmd->add_option("-t,--threads", args->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--compute-type", args->compute_type,
+                  "Precision of the encoder products: auto (bfloat16 on AVX512_BF16 CPUs for non-f32 files), float32, bfloat16")
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16"}));
   cmd->add_flag("--json", args->json, "Print the results as JSON");
   cmd->add_flag("--quick", args->quick, "Fewer decode calls and shorter prompts (smoke test, not for comparisons)");
   cmd->add_option("--reference", args->reference,

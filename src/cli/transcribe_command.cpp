@@ -48,6 +48,8 @@ struct TranscribeArgs {
   std::string hallucination_silence_threshold = "None";
   uint64_t seed = 0;
   int threads = 0;
+  std::string compute_type = "auto";
+  std::string fp16 = "True";
 };
 
 std::string format_time(double seconds) {
@@ -123,9 +125,20 @@ WriterOptions to_writer_options(const TranscribeArgs& a, bool word_timestamps) {
   return w;
 }
 
+// openai's --fp16 False asks for full precision; --compute_type chooses explicitly.
+LoadOptions to_load_options(const TranscribeArgs& a) {
+  LoadOptions load{compute_type_from_name(a.compute_type)};
+  if (!parse_bool(a.fp16, "--fp16")) {
+    if (load.compute_type == ComputeType::BFloat16) throw Error("--fp16 False contradicts --compute_type bfloat16");
+    load.compute_type = ComputeType::Float32;
+  }
+  return load;
+}
+
 int run(const TranscribeArgs& args) {
   // Everything the user typed is checked before the model loads.
   const TranscribeOptions options = to_options(args);
+  const LoadOptions load_options = to_load_options(args);
   const WriterOptions writer_options = to_writer_options(args, options.word_timestamps);
   const bool verbose = parse_bool(args.verbose, "--verbose");
   std::string format = args.output_format;
@@ -138,11 +151,12 @@ int run(const TranscribeArgs& args) {
   }
 
   const auto load_start = std::chrono::steady_clock::now();
-  std::shared_ptr<const Model> model = Model::load(args.model);
+  std::shared_ptr<const Model> model = Model::load(args.model, load_options);
   if (verbose) {
     const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
-    std::fprintf(stderr, "loaded %s (%s, %s weights, %d/%d layers) in %.0f ms\n", args.model.c_str(),
+    std::fprintf(stderr, "loaded %s (%s, %s weights, %s compute, %d/%d layers) in %.0f ms\n", args.model.c_str(),
                  model->info().format.c_str(), weight_type_name(model->info().weight_type),
+                 compute_type_name(model->compute_type()),
                  model->dims().n_audio_layer, model->dims().n_text_layer, ms);
   }
   Transcriber transcriber(model, args.threads);
@@ -210,6 +224,12 @@ std::function<int()> add_transcribe_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, "Hugging Face Whisper model directory or whisper.cpp ggml .bin file")
       ->required()->group("Model");
   cmd->add_option("-t,--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->group("Model");
+  cmd->add_option("--compute-type", a->compute_type,
+                  "Precision of the encoder products: auto (bfloat16 on AVX512_BF16 CPUs unless the weights are f32), "
+                  "float32, bfloat16")
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16"}))->group("Model");
+  cmd->add_option("--fp16", a->fp16, "False: full float32 precision (as --compute_type float32); True: allow reduced "
+                  "precision where the CPU is faster with it (default)")->group("Model");
 
   const char* out = "Output";
   cmd->add_option("-o,--output-dir", a->output_dir, "Write STEM.FORMAT files here (default: print to stdout)")->group(out);

@@ -3,7 +3,9 @@
 #include <filesystem>
 
 #include "model/model_parts.h"
+#include "kernels/bf16_gemm.h"
 #include "model/weights.h"
+#include "runtime/bf16_weights.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -22,6 +24,22 @@ const char* weight_type_name(WeightType type) {
   return "?";
 }
 
+const char* compute_type_name(ComputeType type) {
+  switch (type) {
+    case ComputeType::Auto: return "auto";
+    case ComputeType::Float32: return "float32";
+    case ComputeType::BFloat16: return "bfloat16";
+  }
+  return "?";
+}
+
+ComputeType compute_type_from_name(const std::string& name) {
+  for (ComputeType t : {ComputeType::Auto, ComputeType::Float32, ComputeType::BFloat16}) {
+    if (name == compute_type_name(t)) return t;
+  }
+  throw Error("unknown compute type '" + name + "'; use auto, float32 or bfloat16");
+}
+
 Model::Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,
              std::vector<float> mel_filters)
     : info_(std::move(info)),
@@ -31,7 +49,7 @@ Model::Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWei
 
 Model::~Model() = default;
 
-std::shared_ptr<Model> Model::load(const std::string& path) {
+std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -50,8 +68,21 @@ std::shared_ptr<Model> Model::load(const std::string& path) {
   const WeightType from_file = parts.info.weight_type;
   const bool float_file = from_file == WeightType::F32 || from_file == WeightType::F16 || from_file == WeightType::BF16;
   parts.info.weight_type = float_file ? weights->stored_type() : from_file;
-  return std::make_shared<Model>(std::move(parts.info), std::move(parts.tokenizer), std::move(weights),
-                                 std::move(parts.mel_filters));
+  auto model = std::make_shared<Model>(std::move(parts.info), std::move(parts.tokenizer), weights,
+                                       std::move(parts.mel_filters));
+  ComputeType compute = options.compute_type;
+  if (compute == ComputeType::Auto) {
+    compute = cpu_has_bf16() && model->info().weight_type != WeightType::F32 ? ComputeType::BFloat16
+                                                                             : ComputeType::Float32;
+  }
+  if (compute == ComputeType::BFloat16) {
+    if (!cpu_has_bf16()) {
+      throw Error("bfloat16 compute needs a CPU with AVX512_BF16; this one has none (use --compute_type float32)");
+    }
+    model->bf16_weights_ = std::make_shared<const Bf16Weights>(*weights);
+  }
+  model->compute_type_ = compute;
+  return model;
 }
 
 }  // namespace wisp

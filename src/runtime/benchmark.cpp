@@ -99,8 +99,9 @@ BenchResult run_benchmark(const std::string& model_path, const BenchOptions& opt
   result.threads = compute_threads();
 
   const auto load_start = Clock::now();
-  const std::shared_ptr<Model> model = Model::load(model_path);
+  const std::shared_ptr<Model> model = Model::load(model_path, LoadOptions{options.compute_type});
   result.load_ms = ms_since(load_start);
+  result.compute_type = compute_type_name(model->compute_type());
   result.weight_type = weight_type_name(model->info().weight_type);
   const ModelDims& d = model->dims();
   check_options(options, d.n_text_ctx);
@@ -156,11 +157,12 @@ int argmax(const float* x, int n) { return static_cast<int>(std::max_element(x, 
 }  // namespace
 
 AccuracyResult compare_accuracy(const std::string& model_path, const std::string& reference_path,
-                                const std::string& audio_path, int threads, int max_tokens) {
+                                const std::string& audio_path, int threads, int max_tokens,
+                                ComputeType compute_type) {
   if (threads < 0) throw Error("--threads must be 0 (all cores) or positive");
   set_compute_threads(threads);
-  const std::shared_ptr<Model> model = Model::load(model_path);
-  const std::shared_ptr<Model> reference = Model::load(reference_path);
+  const std::shared_ptr<Model> model = Model::load(model_path, LoadOptions{compute_type});
+  const std::shared_ptr<Model> reference = Model::load(reference_path, LoadOptions{ComputeType::Float32});
   const ModelDims& d = model->dims();
   const ModelDims& r = reference->dims();
   if (d.n_vocab != r.n_vocab || d.n_mels != r.n_mels || d.n_audio_state != r.n_audio_state ||

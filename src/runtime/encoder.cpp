@@ -3,9 +3,10 @@
 #include <algorithm>
 
 #include "kernels/attention.h"
+#include "kernels/bf16_gemm.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
-#include "runtime/mlp_block.h"
+#include "runtime/bf16_weights.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -36,7 +37,7 @@ Encoder::Encoder(const Model& model)
 // `in` is read through in(c, t); out is time-major [n_out][n_channels_out].
 template <typename Input>
 static void conv1d_k3(Input in, int in_channels, int in_len, int stride, const ConvWeights& w,
-                      float* columns, float* out) {
+                      const Bf16Linear* packed, float* columns, float* out) {
   const int out_len = in_len / stride;
   const int width = in_channels * 3;
   const int block = split_size(out_len, 8);
@@ -52,34 +53,62 @@ static void conv1d_k3(Input in, int in_channels, int in_len, int stride, const C
       }
     }
   });
+  if (packed != nullptr) {
+    linear_bf16(columns, out_len, packed->weight, w.bias, out, Epilogue::Gelu);
+    return;
+  }
   const WeightMatrix weight{w.weight, MatrixType::F32, w.out, width};
   linear(columns, out_len, width, weight, w.bias, w.out, out, Epilogue::Gelu);
 }
 
+namespace {
+
+// x W^T + b on the model's compute type: bf16 products when the model packed them.
+void project(const float* x, int rows, const LinearWeights& w, const Bf16Linear* packed, float* y,
+             Epilogue epilogue = Epilogue::Store) {
+  if (packed != nullptr) {
+    linear_bf16(x, rows, packed->weight, w.bias, y, epilogue);
+  } else {
+    linear(x, rows, w.in, w.weight, w.bias, w.out, y, epilogue);
+  }
+}
+
+}  // namespace
+
 const float* Encoder::forward(const float* mel) {
   const ModelWeights& w = model_.weights();
+  const Bf16Weights* bf16 = model_.bf16_weights();
   const int frames = 2 * n_ctx_;
   const int d = n_state_;
   const size_t n = static_cast<size_t>(n_ctx_) * d;
 
   conv1d_k3([&](int c, int t) { return mel[static_cast<size_t>(c) * frames + t]; }, n_mels_, frames, 1,
-            w.conv1, columns_.data(), conv1_out_.data());
+            w.conv1, bf16 ? &bf16->conv[0] : nullptr, columns_.data(), conv1_out_.data());
   const float* c1 = conv1_out_.data();
   conv1d_k3([&](int c, int t) { return c1[static_cast<size_t>(t) * d + c]; }, d, frames, 2, w.conv2,
-            columns_.data(), x_.data());
+            bf16 ? &bf16->conv[1] : nullptr, columns_.data(), x_.data());
   add_inplace(x_.data(), w.encoder_positions, n);
 
-  const int d_head = d / model_.dims().n_audio_head;
-  for (const EncoderBlockWeights& b : w.encoder_blocks) {
+  const int n_head = model_.dims().n_audio_head;
+  const int d_head = d / n_head;
+  for (size_t l = 0; l < w.encoder_blocks.size(); ++l) {
+    const EncoderBlockWeights& b = w.encoder_blocks[l];
+    const Bf16EncoderBlock* p = bf16 ? &bf16->encoder_blocks[l] : nullptr;
     layer_norm(x_.data(), n_ctx_, d, b.attn_ln.gamma, b.attn_ln.beta, h_.data());
-    linear(h_.data(), n_ctx_, d, b.attn.query.weight, b.attn.query.bias, d, q_.data());
-    linear(h_.data(), n_ctx_, d, b.attn.key.weight, nullptr, d, k_.data());
-    linear(h_.data(), n_ctx_, d, b.attn.value.weight, b.attn.value.bias, d, v_.data());
-    attention(q_.data(), d, k_.data(), d, v_.data(), d, attn_.data(), d, n_ctx_, n_ctx_,
-              b.attn.n_head, d_head, /*causal=*/false, 0);
-    linear(attn_.data(), n_ctx_, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate);
+    project(h_.data(), n_ctx_, b.attn.query, p ? &p->query : nullptr, q_.data());
+    project(h_.data(), n_ctx_, b.attn.key, p ? &p->key : nullptr, k_.data());
+    project(h_.data(), n_ctx_, b.attn.value, p ? &p->value : nullptr, v_.data());
+    if (p != nullptr) {
+      attention_bf16(q_.data(), d, k_.data(), d, v_.data(), d, attn_.data(), d, n_ctx_, n_ctx_, n_head, d_head);
+    } else {
+      attention(q_.data(), d, k_.data(), d, v_.data(), d, attn_.data(), d, n_ctx_, n_ctx_, n_head, d_head,
+                /*causal=*/false, 0);
+    }
+    project(attn_.data(), n_ctx_, b.attn.out, p ? &p->out : nullptr, x_.data(), Epilogue::Accumulate);
 
-    residual_mlp(x_.data(), n_ctx_, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data());
+    layer_norm(x_.data(), n_ctx_, d, b.mlp_ln.gamma, b.mlp_ln.beta, h_.data());
+    project(h_.data(), n_ctx_, b.fc1, p ? &p->fc1 : nullptr, mlp_.data(), Epilogue::Gelu);
+    project(mlp_.data(), n_ctx_, b.fc2, p ? &p->fc2 : nullptr, x_.data(), Epilogue::Accumulate);
   }
   layer_norm(x_.data(), n_ctx_, d, w.encoder_ln.gamma, w.encoder_ln.beta, h_.data());
   return h_.data();

@@ -31,7 +31,7 @@ nlohmann::json words_json(const std::vector<WordTiming>& words) {
 // --out alignment.json
 int dump_alignment(const Args& args) {
   set_compute_threads(0);
-  auto model = Model::load(require(args, "model"));
+  auto model = Model::load(require(args, "model"), oracle_load_options(args));
   const Tokenizer& tokenizer = model->tokenizer();
   const SpecialTokens& special = tokenizer.special();
   const std::string language = require(args, "language");

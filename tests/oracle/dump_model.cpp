@@ -26,7 +26,7 @@ LogMel first_window(const Model& model, const std::string& audio_path) {
 // --model M --audio F [--mel-out mel.npy] --out encoder.npy
 int dump_encoder(const Args& args) {
   set_compute_threads(0);
-  auto model = Model::load(require(args, "model"));
+  auto model = Model::load(require(args, "model"), oracle_load_options(args));
   const LogMel window = first_window(*model, require(args, "audio"));
   if (args.count("mel-out")) {
     write_npy(args.at("mel-out"), window.data.data(), {static_cast<size_t>(window.n_mels), kChunkFrames});
@@ -42,7 +42,7 @@ int dump_encoder(const Args& args) {
 // ([T][n_vocab], teacher-forced)
 int dump_logits(const Args& args) {
   set_compute_threads(0);
-  auto model = Model::load(require(args, "model"));
+  auto model = Model::load(require(args, "model"), oracle_load_options(args));
   const LogMel window = first_window(*model, require(args, "audio"));
   if (args.count("mel-out")) {
     write_npy(args.at("mel-out"), window.data.data(), {static_cast<size_t>(window.n_mels), kChunkFrames});

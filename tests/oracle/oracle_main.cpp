@@ -24,6 +24,11 @@ const std::string& require(const Args& args, const std::string& key) {
   return it->second;
 }
 
+LoadOptions oracle_load_options(const Args& args) {
+  auto it = args.find("compute_type");
+  return LoadOptions{it == args.end() ? ComputeType::Float32 : compute_type_from_name(it->second)};
+}
+
 std::vector<int> parse_tokens(const std::string& list) {
   std::vector<int> tokens;
   std::stringstream in(list);

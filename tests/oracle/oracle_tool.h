@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "wisp/model.h"
+
 namespace wisp::oracle {
 
 // Parsed "--key value" pairs (flags without a value map to "1").
@@ -17,6 +19,9 @@ using Command = int (*)(const Args& args);
 bool register_command(const char* name, Command command);
 // The value of a required argument, or throws wisp::Error naming it.
 const std::string& require(const Args& args, const std::string& key);
+
+// Model load options from --compute_type (default float32: the oracle checks float numerics).
+LoadOptions oracle_load_options(const Args& args);
 
 // "1,2,3" as token ids; throws wisp::Error when empty.
 std::vector<int> parse_tokens(const std::string& list);
