@@ -45,6 +45,13 @@ struct BenchResult {
   double load_ms = 0;
   BenchMetric encode, decode, batched, prompt;
   size_t peak_rss_bytes = 0;
+  // Decode is memory bound: the bytes a single-token step reads (weights it passes through, the
+  // cross-attention and self-attention caches) and a measured read bandwidth give its bound.
+  double decode_bytes_per_token = 0;
+  double read_bandwidth_bytes_per_s = 0;
+  double decode_bytes_per_s() const {
+    return decode.median_ms_per_token > 0 ? decode_bytes_per_token / (decode.median_ms_per_token / 1e3) : 0;
+  }
 };
 
 // Loads the model (timed) and runs the workloads on it.

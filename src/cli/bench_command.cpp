@@ -1,5 +1,6 @@
 // `wisp bench --model M`: whisper-bench's measurements (see wisp/bench.h), as text or JSON, and
 // with --reference the accuracy of a (quantized) model against the model it was made from.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,9 @@ int run(const BenchArgs& args) {
                         {"batched_ms_per_token", r.batched.median_ms_per_token},
                         {"prompt_ms_per_token", r.prompt.median_ms_per_token},
                         {"peak_rss_bytes", r.peak_rss_bytes},
+                        {"decode_bytes_per_token", r.decode_bytes_per_token},
+                        {"decode_bytes_per_s", r.decode_bytes_per_s()},
+                        {"read_bandwidth_bytes_per_s", r.read_bandwidth_bytes_per_s},
                         {"metrics",
                          {{"encode", metric_json(r.encode)},
                           {"decode", metric_json(r.decode)},
@@ -83,6 +87,10 @@ int run(const BenchArgs& args) {
   print_metric("batchd", r.batched);
   print_metric("prompt", r.prompt);
   std::printf("    peak RSS  = %9.1f MiB\n", static_cast<double>(r.peak_rss_bytes) / (1024.0 * 1024.0));
+  std::printf("decode reads %.1f MB per token: %.1f GB/s, %.0f%% of the measured read bandwidth (%.1f GB/s)\n",
+              r.decode_bytes_per_token / 1e6, r.decode_bytes_per_s() / 1e9,
+              100.0 * r.decode_bytes_per_s() / std::max(1.0, r.read_bandwidth_bytes_per_s),
+              r.read_bandwidth_bytes_per_s / 1e9);
   if (accuracy) {
     std::printf("accuracy vs %s: encoder max |err| %.4g; logits max |err| %.4g (max |logit| %.4g); "
                 "greedy agreement %d/%d (%.1f%%)\n",

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/thread_pool.h"
+#include "model/weights.h"
 #include "runtime/decoder.h"
 #include "runtime/encoder.h"
 #include "wisp/audio.h"
@@ -79,6 +81,49 @@ std::vector<double> time_calls(Decoder& decoder, const std::vector<int>& tokens,
   return ms;
 }
 
+// Bytes one single-token decode step reads from memory, averaged over the pasts 0..steps-1:
+// every weight matrix a token passes through (the token embedding as the output projection,
+// not the cross-attention K/V projections, which run once per window), the cross-attention K/V
+// cache and the self-attention cache so far.
+double decode_bytes_per_token(const Model& model, const Decoder& decoder, int steps) {
+  const ModelWeights& w = model.weights();
+  const ModelDims& d = model.dims();
+  double bytes = static_cast<double>(w.token_embedding.bytes());
+  for (const DecoderBlockWeights& b : w.decoder_blocks) {
+    for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
+                                   &b.cross_attn.out, &b.fc1, &b.fc2}) {
+      bytes += static_cast<double>(l->weight.bytes());
+    }
+  }
+  const double average_past = 0.5 * (steps - 1) + 1;
+  bytes += static_cast<double>(d.n_text_layer) * 2 * d.n_text_state *
+           (static_cast<double>(d.n_audio_ctx) * decoder.cross_kv_element_bytes() + average_past * sizeof(float));
+  return bytes;
+}
+
+// Best read bandwidth of the compute threads streaming a buffer 8x the size of this machine's
+// L3-class caches (bytes per second).
+double measure_read_bandwidth() {
+  constexpr size_t kBytes = size_t{256} << 20;
+  std::vector<uint64_t> buffer(kBytes / sizeof(uint64_t), 1);
+  const int n_threads = compute_threads();
+  const size_t per_task = buffer.size() / static_cast<size_t>(n_threads);
+  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto start = Clock::now();
+    parallel_for(n_threads, [&](int task) {
+      const uint64_t* p = buffer.data() + per_task * task;
+      uint64_t sum = 0;
+      for (size_t i = 0; i < per_task; ++i) sum += p[i];  // vectorised by the compiler
+      sums[task] = sum;
+    });
+    best = std::max(best, static_cast<double>(per_task * n_threads * sizeof(uint64_t)) / (ms_since(start) / 1e3));
+  }
+  if (sums[0] != per_task) throw Error("read bandwidth probe: unexpected sum");
+  return best;
+}
+
 }  // namespace
 
 BenchOptions BenchOptions::quick() {
@@ -128,7 +173,9 @@ BenchResult run_benchmark(const std::string& model_path, const BenchOptions& opt
                              options.batched_tokens);
   result.prompt = summarise(time_calls(decoder, tokens, options.prompt_runs, options.prompt_tokens, false),
                             options.prompt_tokens);
-  result.peak_rss_bytes = peak_rss_bytes();
+  result.peak_rss_bytes = peak_rss_bytes();  // before the bandwidth probe's buffer
+  result.decode_bytes_per_token = decode_bytes_per_token(*model, decoder, options.decode_steps);
+  result.read_bandwidth_bytes_per_s = measure_read_bandwidth();
   return result;
 }
 
