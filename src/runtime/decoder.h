@@ -48,6 +48,8 @@ class Decoder {
   int n_vocab() const { return n_vocab_; }
   int n_ctx() const { return n_ctx_; }
   int max_batch() const { return max_batch_; }
+  // Bytes per stored value of the cross-attention K/V cache (what a decode step streams).
+  size_t cross_kv_element_bytes() const { return sizeof(float); }
 
  private:
   float* self_k(int layer, int seq);
