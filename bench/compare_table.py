@@ -46,9 +46,12 @@ def parse_wisp(path: Path) -> dict[str, float]:
     values = {"load_ms": report["load_ms"], "encode_ms": m["encode"]["mean_ms_per_token"],
               "decode_ms": m["decode"]["mean_ms_per_token"], "batchd_ms": m["batched"]["mean_ms_per_token"],
               "prompt_ms": m["prompt"]["mean_ms_per_token"]}
-    time_file = path.with_name(path.name.replace(".wisp.json", ".wisp.time"))
-    if time_file.exists() and (rss := peak_rss_mb(time_file.read_text())) is not None:
-        values["peak_rss_mb"] = rss
+    # The process's own getrusage maximum, taken before the bench's read-bandwidth probe (whose
+    # buffer /usr/bin/time would count); the same quantity /usr/bin/time reports for whisper.cpp.
+    values["peak_rss_mb"] = report["peak_rss_bytes"] / (1024 * 1024)
+    if report.get("read_bandwidth_bytes_per_s"):
+        values["decode_gb_s"] = report["decode_bytes_per_s"] / 1e9
+        values["read_bw_gb_s"] = report["read_bandwidth_bytes_per_s"] / 1e9
     return values
 
 
@@ -98,6 +101,11 @@ def main() -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)))
+    print("\nwisp decode against its memory bound (bytes a token reads / time, vs a measured read bandwidth)")
+    for (size, type_, threads), engines in sorted(runs.items()):
+        decode, bandwidth = median(engines["wisp"].get("decode_gb_s", [])), median(engines["wisp"].get("read_bw_gb_s", []))
+        if decode and bandwidth:
+            print(f"  {size} {type_} t{threads}: {decode:.1f} GB/s of {bandwidth:.1f} GB/s ({100 * decode / bandwidth:.0f}%)")
     if e2e:
         print("\nend to end, 10 min audio, beam 5: wisp / whisper.cpp wall time (s)")
         for (size, type_, threads), engines in sorted(e2e.items()):
