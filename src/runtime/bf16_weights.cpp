@@ -1,12 +1,36 @@
 #include "runtime/bf16_weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "model/weights.h"
 
 namespace wisp {
 
 namespace {
 
-Bf16Linear pack(const LinearWeights& w) { return Bf16Linear{Bf16Matrix(w.weight), w.bias}; }
+// After packing, the stored copy of an encoder matrix is not read again: its memory-mapped
+// pages are handed back to the page cache so the packed copy does not double the resident size.
+// MADV_PAGEOUT keeps contents (anonymous memory is left alone without swap), so it is safe on
+// any buffer; pages shared with neighbouring tensors simply fault back in when read.
+void release_pages(const WeightMatrix& w) {
+#ifdef MADV_PAGEOUT
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(w.data) + w.bytes()) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);  // best effort
+#else
+  (void)w;
+#endif
+}
+
+Bf16Linear pack(const LinearWeights& w) {
+  Bf16Linear packed{Bf16Matrix(w.weight), w.bias};
+  release_pages(w.weight);
+  return packed;
+}
 
 Bf16Linear pack(const ConvWeights& c) {
   return Bf16Linear{Bf16Matrix(WeightMatrix(c.weight, MatrixType::F32, c.out, c.in * c.kernel)), c.bias};
