@@ -55,6 +55,24 @@ def parse_wisp(path: Path) -> dict[str, float]:
     return values
 
 
+def e2e_work(results: Path, size: str, type_: str, threads: int) -> str:
+    """Windows encoded and decode calls of each engine's first round (random weights decode
+    different texts, so the wall times compare only with the work next to them)."""
+    tag = f"e2e.{size}.{type_}.t{threads}.r1"
+    parts = []
+    cpp_log, wisp_log = results / f"{tag}.whispercpp.log", results / f"{tag}.wisp.log"
+    if cpp_log.exists():
+        runs = dict(re.findall(r"(encode|decode|batchd) time =\s*[\d.]+ ms /\s*(\d+) runs", cpp_log.read_text(errors="replace")))
+        parts.append(f"whisper.cpp: {runs.get('encode', '?')} encodes, {runs.get('decode', '?')} decode + "
+                     f"{runs.get('batchd', '?')} batched calls")
+    if wisp_log.exists():
+        text = wisp_log.read_text(errors="replace")
+        passes = re.search(r"\((\d+) pass", text)
+        steps = re.search(r"\((\d+) steps", text)
+        parts.append(f"wisp: {passes.group(1) if passes else '?'} encodes, {steps.group(1) if steps else '?'} decode steps")
+    return "; ".join(parts)
+
+
 def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -107,10 +125,11 @@ def main() -> int:
         if decode and bandwidth:
             print(f"  {size} {type_} t{threads}: {decode:.1f} GB/s of {bandwidth:.1f} GB/s ({100 * decode / bandwidth:.0f}%)")
     if e2e:
-        print("\nend to end, 10 min audio, beam 5: wisp / whisper.cpp wall time (s)")
+        print("\nend to end, 10 min audio, beam 5, no fallback: wisp / whisper.cpp wall time (s)")
         for (size, type_, threads), engines in sorted(e2e.items()):
             print(f"  {size} {type_} t{threads}: "
-                  f"{ratio_cell(median(engines['wisp']), median(engines['whispercpp']))}")
+                  f"{ratio_cell(median(engines['wisp']), median(engines['whispercpp']))}"
+                  f"  [{e2e_work(results, size, type_, threads)}]")
     return 0
 
 

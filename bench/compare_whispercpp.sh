@@ -119,21 +119,20 @@ if [[ "$E2E" == 1 ]]; then
       -c:a pcm_s16le "$audio"
   fi
   model="$(model_file "$E2E_SIZE" "$E2E_TYPE")"
-  wisp_beam=(--beam_size 5)
-  if ! "$WISP" transcribe --help 2>&1 | grep -q -- "--beam-size"; then
-    log "this wisp has no beam search yet: its end-to-end run is greedy"
-    wisp_beam=()
-  fi
+  # Temperature fallback off in both: random-weight models fail the compression-ratio gate in
+  # almost every window, and each engine's sampling would then decode different amounts of text.
+  # Both stop a window at 224 tokens; the logs give windows and decode steps of each.
   for threads in $THREADS; do
     for ((round = 1; round <= ROUNDS; ++round)); do
       tag="e2e.$E2E_SIZE.$E2E_TYPE.t$threads.r$round"
       log "$tag: whisper.cpp"
       /usr/bin/time -f "wall_s %e peak_rss_kb %M" -o "$RESULTS/$tag.whispercpp.time" "$BUILD/bin/whisper-cli" \
-        -m "$model" -f "$audio" -bs 5 -t "$threads" -l en -ng -np >"$RESULTS/$tag.whispercpp.txt" 2>/dev/null ||
-        echo "warning: whisper-cli failed on $tag" >&2
+        -m "$model" -f "$audio" -bs 5 -nf -t "$threads" -l en -ng >"$RESULTS/$tag.whispercpp.txt" \
+        2>"$RESULTS/$tag.whispercpp.log" || echo "warning: whisper-cli failed on $tag" >&2
       log "$tag: wisp"
       /usr/bin/time -f "wall_s %e peak_rss_kb %M" -o "$RESULTS/$tag.wisp.time" "$WISP" transcribe "$audio" \
-        --model "$model" "${wisp_beam[@]}" --threads "$threads" --language en >"$RESULTS/$tag.wisp.txt" 2>/dev/null ||
+        --model "$model" --beam_size 5 --temperature_increment_on_fallback None --threads "$threads" \
+        --language en --verbose True >"$RESULTS/$tag.wisp.txt" 2>"$RESULTS/$tag.wisp.log" ||
         echo "warning: wisp transcribe failed on $tag" >&2
     done
   done
