@@ -49,8 +49,9 @@ std::vector<int> initial_tokens(const Model& model, const DecodingOptions& optio
 // The <|startoftranscript|> [language task] sequence alone (what word alignment starts from).
 std::vector<int> sot_sequence(const Model& model, const std::string& language, const std::string& task);
 
-// Decodes the window whose audio features `decoder` holds. `decoder.max_batch()` must be at
-// least the group size (beam_size, or best_of when sampling).
+// Decodes the window whose audio features `decoder` holds (the token loop is DecodeLoop, in
+// decode_loop.h). `decoder.max_batch()` must be at least the group size (beam_size, or best_of
+// when sampling).
 DecodingResult decode_window(Decoder& decoder, const Model& model, const DecodingOptions& options, SamplingRng& rng);
 
 // Python's tokens[-n:]: the last n tokens, all of them when n is 0 (or exceeds the length), and

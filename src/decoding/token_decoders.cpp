@@ -42,23 +42,42 @@ Candidates GreedyDecoder::finalize(const std::vector<Sequence>& sequences, const
   return candidates;
 }
 
-BeamSearchDecoder::BeamSearchDecoder(int beam_size, int eot, double patience)
-    : beam_size_(beam_size), eot_(eot), max_candidates_(static_cast<int>(std::lround(beam_size * patience))) {
+BeamSearchDecoder::BeamSearchDecoder(int beam_size, int eot, double patience, int max_length)
+    : beam_size_(beam_size),
+      eot_(eot),
+      max_candidates_(static_cast<int>(std::lround(beam_size * patience))),
+      max_length_(std::max(0, max_length)) {
   if (beam_size < 1) throw Error("beam_size must be at least 1");
   if (max_candidates_ <= 0) throw Error("patience must make beam_size * patience at least 1");
   top_.reserve(beam_size + 2);
+  source_.reserve(beam_size);
+  continuations_.reserve(static_cast<size_t>(beam_size) * (beam_size + 1));
+  next_sums_.reserve(beam_size);
+  if (max_length_ > 0) {
+    // A step finishes at most one candidate per beam, and there is at most one step per position.
+    const long most_finished = std::min(static_cast<long>(max_candidates_), static_cast<long>(beam_size) * max_length_);
+    finished_sequences_.resize(most_finished);
+    for (Sequence& s : finished_sequences_) s.reserve(max_length_);
+    finished_sums_.reserve(most_finished);
+    next_.resize(beam_size);
+    for (Sequence& s : next_) s.reserve(max_length_);
+  }
+}
+
+void BeamSearchDecoder::add_finished(const Sequence& prefix, int token, double score) {
+  if (n_finished_ >= max_candidates_) return;
+  if (static_cast<int>(finished_sequences_.size()) == n_finished_) finished_sequences_.emplace_back();
+  Sequence& sequence = finished_sequences_[n_finished_++];
+  sequence.assign(prefix.begin(), prefix.end());  // within the reserved capacity
+  sequence.push_back(token);
+  finished_sums_.push_back(score);
 }
 
 bool BeamSearchDecoder::update(std::vector<Sequence>& sequences, const float* logits, int n_vocab,
                                std::vector<double>& sum_logprobs) {
-  struct Continuation {
-    double score;
-    int beam;   // the beam whose prefix it extends (the last of identical prefixes)
-    int token;
-  };
-  std::vector<Continuation> continuations;
-  continuations.reserve(sequences.size() * (beam_size_ + 1));
   const int k = std::min(beam_size_ + 1, n_vocab);
+  continuations_.clear();
+  continuations_.reserve(sequences.size() * k);  // a no-op unless handed more beams than beam_size
   for (size_t beam = 0; beam < sequences.size(); ++beam) {
     // Beams with identical prefixes (all of them at the first step) propose the same
     // continuations; they count once, in the position of their first appearance.
@@ -79,48 +98,54 @@ bool BeamSearchDecoder::update(std::vector<Sequence>& sequences, const float* lo
       const double logprob = static_cast<double>(top_[j].first) - log_sum;
       const Continuation c{sum_logprobs[beam] + logprob, static_cast<int>(beam), top_[j].second};
       if (first_same == beam) {
-        continuations.push_back(c);
+        continuations_.push_back(c);
       } else {
-        for (Continuation& existing : continuations) {
+        for (Continuation& existing : continuations_) {
           if (existing.token == c.token && sequences[existing.beam] == sequences[beam]) existing = c;
         }
       }
     }
   }
-  std::stable_sort(continuations.begin(), continuations.end(),
-                   [](const Continuation& a, const Continuation& b) { return a.score > b.score; });
+  // Best score first, equal scores in their order of appearance (a stable sort). Insertion sort:
+  // std::stable_sort would allocate a temporary buffer, and there are only a few dozen entries.
+  for (size_t i = 1; i < continuations_.size(); ++i) {
+    const Continuation c = continuations_[i];
+    size_t j = i;
+    for (; j > 0 && continuations_[j - 1].score < c.score; --j) continuations_[j] = continuations_[j - 1];
+    continuations_[j] = c;
+  }
 
-  std::vector<Sequence> next;
-  std::vector<double> next_sums;
+  // The survivors are built in next_ and then swapped in, so no sequence is allocated. Finished
+  // ones arrive in score order and are kept until there are enough.
   source_.clear();
-  Candidates newly_finished;
-  for (const Continuation& c : continuations) {
-    Sequence sequence = sequences[c.beam];
-    sequence.push_back(c.token);
+  next_sums_.clear();
+  size_t n_next = 0;
+  for (const Continuation& c : continuations_) {
+    const Sequence& prefix = sequences[c.beam];
     if (c.token == eot_) {
-      newly_finished.sequences.push_back(std::move(sequence));
-      newly_finished.sum_logprobs.push_back(c.score);
-    } else {
-      next.push_back(std::move(sequence));
-      next_sums.push_back(c.score);
-      source_.push_back(c.beam);
-      if (static_cast<int>(next.size()) == beam_size_) break;
+      add_finished(prefix, c.token, c.score);
+      continue;
     }
+    if (next_.size() == n_next) next_.emplace_back();
+    Sequence& sequence = next_[n_next++];
+    sequence.assign(prefix.begin(), prefix.end());
+    sequence.push_back(c.token);
+    next_sums_.push_back(c.score);
+    source_.push_back(c.beam);
+    if (static_cast<int>(n_next) == beam_size_) break;
   }
-  // Newly finished ones arrive in score order; keep the best until there are enough.
-  for (size_t i = 0; i < newly_finished.sequences.size(); ++i) {
-    if (static_cast<int>(finished_.sequences.size()) >= max_candidates_) break;
-    finished_.sequences.push_back(std::move(newly_finished.sequences[i]));
-    finished_.sum_logprobs.push_back(newly_finished.sum_logprobs[i]);
-  }
-  sequences = std::move(next);
-  std::copy(next_sums.begin(), next_sums.end(), sum_logprobs.begin());
-  return static_cast<int>(finished_.sequences.size()) >= max_candidates_;
+  if (sequences.size() < n_next) sequences.resize(n_next);
+  for (size_t i = 0; i < n_next; ++i) sequences[i].swap(next_[i]);
+  sequences.resize(n_next);
+  std::copy(next_sums_.begin(), next_sums_.end(), sum_logprobs.begin());
+  return n_finished_ >= max_candidates_;
 }
 
 Candidates BeamSearchDecoder::finalize(const std::vector<Sequence>& sequences,
                                        const std::vector<double>& sum_logprobs) {
-  Candidates result = finished_;
+  Candidates result;
+  result.sequences.assign(finished_sequences_.begin(), finished_sequences_.begin() + n_finished_);
+  result.sum_logprobs = finished_sums_;
   if (static_cast<int>(result.sequences.size()) < beam_size_) {
     // Too few finished: the best unfinished beams join, as if they ended here.
     std::vector<int> order(sequences.size());

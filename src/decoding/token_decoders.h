@@ -3,7 +3,6 @@
 // (initial tokens included) advanced in lock step, so the decoder runs them as one batch.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -55,18 +54,37 @@ class GreedyDecoder : public TokenDecoder {
 // round(beam_size * patience) of them exist.
 class BeamSearchDecoder : public TokenDecoder {
  public:
-  BeamSearchDecoder(int beam_size, int eot, double patience);
+  // `max_length`: the longest a sequence gets (initial tokens included). When given, every
+  // buffer an update needs is sized here and update() does not allocate as long as the
+  // sequences it is handed have that capacity too; 0 grows buffers on demand.
+  BeamSearchDecoder(int beam_size, int eot, double patience, int max_length = 0);
   bool update(std::vector<Sequence>& sequences, const float* logits, int n_vocab,
               std::vector<double>& sum_logprobs) override;
   const std::vector<int>& source() const override { return source_; }
   Candidates finalize(const std::vector<Sequence>& sequences, const std::vector<double>& sum_logprobs) override;
 
  private:
-  int beam_size_, eot_, max_candidates_;
+  struct Continuation {
+    double score;
+    int beam;  // the beam whose prefix it extends (the last of identical prefixes)
+    int token;
+  };
+  // Appends `prefix` + `token` as the next finished candidate while fewer than max_candidates_.
+  void add_finished(const Sequence& prefix, int token, double score);
+
+  int beam_size_, eot_, max_candidates_, max_length_;
   std::vector<int> source_;
-  Candidates finished_;
-  // Scratch reused across steps (reserved once: beam_size + 1 entries).
+  // Finished candidates: the first n_finished_ entries, in the order found. Storage is reused
+  // (a Sequence keeps its capacity), so collecting one does not allocate.
+  std::vector<Sequence> finished_sequences_;
+  std::vector<double> finished_sums_;
+  int n_finished_ = 0;
+  // Scratch reused across steps: the k best tokens of a row, the step's continuations, and the
+  // surviving beams (swapped with the caller's sequences, so both sets keep their capacity).
   std::vector<std::pair<float, int>> top_;
+  std::vector<Continuation> continuations_;
+  std::vector<Sequence> next_;
+  std::vector<double> next_sums_;
 };
 
 // openai-whisper's MaximumLikelihoodRanker: the index of the candidate with the best

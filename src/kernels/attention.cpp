@@ -16,18 +16,27 @@ constexpr int kQueryBlock = 64;
 // Up to this many queries (decode steps), a head runs one query at a time on the vector
 // kernel: GEMM calls would spend more time packing K and V than multiplying.
 constexpr int kSmallQueries = 8;
+// Keys whose scores fit the few-query path's stack buffer (16 KB).
+constexpr int kStackKeys = 4096;
 
 void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const float* k, int ldk, const float* v,
                            int ldv, float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, bool causal,
                            int q_offset, float scale) {
   parallel_for(n_head, [&](int h) {
     const int col = h * d_head;
-    thread_local std::vector<float> scores;
-    if (scores.size() < static_cast<size_t>(n_kv)) scores.resize(n_kv);
+    // Scores on the stack (Whisper attends over at most 1500 keys): a decode step must not
+    // allocate, whichever thread takes which head.
+    float stack_scores[kStackKeys];
+    thread_local std::vector<float> heap_scores;
+    float* scores = stack_scores;
+    if (n_kv > kStackKeys) {
+      if (heap_scores.size() < static_cast<size_t>(n_kv)) heap_scores.resize(n_kv);
+      scores = heap_scores.data();
+    }
     for (int i = 0; i < n_q; ++i) {
       const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
       kt.attend_query(q + static_cast<size_t>(i) * ldq + col, k + col, ldk, v + col, ldv, n_visible, d_head, scale,
-                      scores.data(), out + static_cast<size_t>(i) * ldo + col);
+                      scores, out + static_cast<size_t>(i) * ldo + col);
     }
   });
 }

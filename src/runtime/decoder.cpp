@@ -5,8 +5,10 @@
 #include <cstring>
 
 #include "kernels/attention.h"
+#include "kernels/bf16_gemm.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
+#include "runtime/bf16_weights.h"
 #include "runtime/mlp_block.h"
 #include "wisp/error.h"
 
@@ -47,8 +49,15 @@ float* Decoder::self_v(int layer, int seq) {
 void Decoder::set_audio_features(const float* audio_features) {
   const ModelWeights& w = model_.weights();
   const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
+  const Bf16Weights* bf16 = model_.bf16_weights();
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
+    if (bf16 != nullptr) {  // 1500 rows: compute bound, like the encoder
+      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, cross_k_.data() + l * per_layer);
+      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias,
+                  cross_v_.data() + l * per_layer);
+      continue;
+    }
     linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_,
            cross_k_.data() + l * per_layer);
     linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_,

@@ -2,8 +2,11 @@
 // token choice, beam search bookkeeping, candidate ranking, window splitting, fallback gates.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <random>
 #include <vector>
 
 #include "decoding/decoding_task.h"
@@ -204,6 +207,103 @@ TEST(BeamSearch, FinalizeFillsWithTheBestUnfinishedBeams) {
   ASSERT_EQ(c.sequences.size(), 2u);
   EXPECT_EQ(c.sequences[0], (Sequence{1, 6, kEot}));
   EXPECT_EQ(c.sequences[1], (Sequence{1, 5, kEot}));
+}
+
+// openai-whisper's BeamSearchDecoder.update for one audio, written as plainly as the Python (an
+// insertion-ordered dict of continuations, a stable sort): the reference for the decoder's
+// buffer-reusing implementation.
+struct ReferenceBeamSearch {
+  int beam_size, eot, max_candidates;
+  std::vector<Sequence> finished;
+  std::vector<double> finished_sums;
+
+  bool update(std::vector<Sequence>& beams, const float* logits, int n_vocab, std::vector<double>& sums) {
+    struct Entry {
+      Sequence sequence;
+      double score;
+      int source;
+    };
+    std::vector<Entry> scores;  // a Python dict: first insertion fixes the position, later ones the value
+    for (size_t b = 0; b < beams.size(); ++b) {
+      const float* row = logits + b * n_vocab;
+      std::vector<int> ids(n_vocab);
+      std::iota(ids.begin(), ids.end(), 0);
+      std::stable_sort(ids.begin(), ids.end(), [&](int x, int y) { return row[x] > row[y]; });
+      const double log_sum = log_sum_exp(row, n_vocab);
+      for (int j = 0; j < beam_size + 1; ++j) {
+        Sequence sequence = beams[b];
+        sequence.push_back(ids[j]);
+        const double score = sums[b] + (static_cast<double>(row[ids[j]]) - log_sum);
+        auto same = std::find_if(scores.begin(), scores.end(), [&](const Entry& e) { return e.sequence == sequence; });
+        if (same == scores.end()) {
+          scores.push_back({sequence, score, static_cast<int>(b)});
+        } else {
+          same->score = score;
+          same->source = static_cast<int>(b);
+        }
+      }
+    }
+    std::stable_sort(scores.begin(), scores.end(), [](const Entry& x, const Entry& y) { return x.score > y.score; });
+    std::vector<Sequence> next;
+    std::vector<Entry> newly_finished;
+    for (const Entry& e : scores) {
+      if (e.sequence.back() == eot) {
+        newly_finished.push_back(e);
+      } else {
+        sums[next.size()] = e.score;
+        next.push_back(e.sequence);
+        if (static_cast<int>(next.size()) == beam_size) break;
+      }
+    }
+    for (const Entry& e : newly_finished) {
+      if (static_cast<int>(finished.size()) >= max_candidates) break;
+      finished.push_back(e.sequence);
+      finished_sums.push_back(e.score);
+    }
+    beams = next;
+    return static_cast<int>(finished.size()) >= max_candidates;
+  }
+};
+
+TEST(BeamSearch, MatchesThePlainAlgorithmStepForStep) {
+  // Coarse random logits (many ties), so that continuations tie and candidates finish; 3 beams
+  // with patience 2 collect 6 finished candidates. As from a model, a row depends only on its
+  // sequence (identical beams get identical rows).
+  constexpr int kBeams = 3, kMaxLength = 64;
+  std::uniform_int_distribution<int> level(-6, 2);
+  auto fill_row = [&](const Sequence& sequence, int trial, float* row) {
+    std::seed_seq seed(sequence.begin(), sequence.end());
+    std::mt19937 random(seed);
+    random.discard(trial);
+    for (int i = 0; i < kVocab; ++i) row[i] = 0.5f * static_cast<float>(level(random));
+  };
+  int completed_trials = 0;
+  for (int trial = 0; trial < 20; ++trial) {
+    BeamSearchDecoder decoder(kBeams, kEot, 2.0, trial % 2 == 0 ? kMaxLength : 0);
+    ReferenceBeamSearch reference{kBeams, kEot, 6, {}, {}};
+    std::vector<Sequence> beams(kBeams, Sequence{1, 2}), expected_beams = beams;
+    for (Sequence& s : beams) s.reserve(kMaxLength);
+    std::vector<double> sums(kBeams, 0.0), expected_sums = sums;
+    for (int step = 0; step + 3 < kMaxLength; ++step) {
+      std::vector<float> logits(static_cast<size_t>(kBeams) * kVocab);
+      for (int b = 0; b < kBeams; ++b) fill_row(beams[b], trial, logits.data() + static_cast<size_t>(b) * kVocab);
+      const bool done = decoder.update(beams, logits.data(), kVocab, sums);
+      const bool expected_done = reference.update(expected_beams, logits.data(), kVocab, expected_sums);
+      ASSERT_EQ(beams, expected_beams) << "trial " << trial << " step " << step;
+      ASSERT_EQ(sums, expected_sums) << "trial " << trial << " step " << step;
+      ASSERT_EQ(done, expected_done);
+      completed_trials += done;
+      if (done) break;
+    }
+    const Candidates candidates = decoder.finalize(beams, sums);
+    const size_t n_finished = reference.finished.size();
+    ASSERT_GE(candidates.sequences.size(), n_finished);
+    for (size_t i = 0; i < n_finished; ++i) {
+      EXPECT_EQ(candidates.sequences[i], reference.finished[i]);
+      EXPECT_EQ(candidates.sum_logprobs[i], reference.finished_sums[i]);
+    }
+  }
+  EXPECT_GT(completed_trials, 10);  // most searches end by collecting enough finished candidates
 }
 
 TEST(Ranking, LengthNormalisedOrGoogleNmtPenalty) {

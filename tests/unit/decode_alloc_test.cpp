@@ -1,0 +1,263 @@
+// No heap allocation inside a decode step. Every global operator new/new[] of this executable is
+// replaced by a counting one (switched on only while measuring, counting on every thread, the
+// compute pool's workers included), and the real decode machinery runs on a random-weight model:
+// after one warm-up step, 100 steps of Decoder::forward, of greedy and sampled decoding and of
+// 5-beam search (filters, token choice, cache reordering) must allocate nothing.
+//
+// The model comes from the CTest fixture (tools/make_test_model.py), through the environment
+// variable WISP_DECODE_TEST_MODEL. With WISP_ALLOC_BACKTRACE=1, every counted allocation prints
+// its call stack to stderr (resolve with addr2line -Cf -e <test binary> <offset>).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <execinfo.h>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <random>
+#include <vector>
+
+#include "decoding/decode_loop.h"
+#include "decoding/decoding_task.h"
+#include "decoding/sampling.h"
+#include "decoding/token_decoders.h"
+#include "kernels/thread_pool.h"
+#include "runtime/decoder.h"
+#include "wisp/model.h"
+
+namespace {
+
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+const bool g_print_backtraces = std::getenv("WISP_ALLOC_BACKTRACE") != nullptr;
+
+// Where an unexpected allocation comes from (backtrace() may allocate itself: not counted).
+void print_backtrace() noexcept {
+  thread_local bool printing = false;
+  if (printing) return;
+  printing = true;
+  void* frames[32];
+  backtrace_symbols_fd(frames, backtrace(frames, 32), 2);
+  printing = false;
+}
+
+void* counted_alloc(std::size_t size, std::size_t alignment) noexcept {
+  if (g_counting.load(std::memory_order_relaxed)) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (g_print_backtraces) print_backtrace();
+  }
+  if (size == 0) size = 1;
+  if (alignment <= alignof(std::max_align_t)) return std::malloc(size);
+  void* p = nullptr;
+  return posix_memalign(&p, alignment, size) == 0 ? p : nullptr;
+}
+
+void* counted_alloc_or_throw(std::size_t size, std::size_t alignment) {
+  void* p = counted_alloc(size, alignment);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+// Replacements of every allocation and deallocation form (malloc/free underneath, so AddressSanitizer,
+// which intercepts those, still checks every block).
+void* operator new(std::size_t size) { return counted_alloc_or_throw(size, 0); }
+void* operator new[](std::size_t size) { return counted_alloc_or_throw(size, 0); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size, 0); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_alloc(size, 0); }
+void* operator new(std::size_t size, std::align_val_t a) { return counted_alloc_or_throw(size, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t size, std::align_val_t a) {
+  return counted_alloc_or_throw(size, static_cast<std::size_t>(a));
+}
+void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return counted_alloc(size, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return counted_alloc(size, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace wisp {
+namespace {
+
+constexpr int kMeasuredSteps = 100;
+
+// Counts the allocations made, on any thread, between construction and stop().
+class AllocationCount {
+ public:
+  AllocationCount() {
+    g_allocations.store(0);
+    g_counting.store(true);
+  }
+  ~AllocationCount() { g_counting.store(false); }
+  long stop() {
+    g_counting.store(false);
+    return g_allocations.load();
+  }
+};
+
+TEST(AllocationCounter, CountsEveryFormAndPoolTasks) {
+  constexpr int kTasks = 8;
+  compute_threads();  // starts the pool (which allocates) before counting
+  AllocationCount count;
+  void* volatile plain = ::operator new(16);
+  ::operator delete(plain);
+  void* volatile aligned = ::operator new[](64, std::align_val_t{64});
+  ::operator delete[](aligned, std::align_val_t{64});
+  void* volatile nothrow = ::operator new(8, std::nothrow);
+  ::operator delete(nothrow);
+  // The compute pool's workers allocate too: one block per task.
+  parallel_for(kTasks, [](int) {
+    void* volatile block = ::operator new(32);
+    ::operator delete(block);
+  });
+  EXPECT_EQ(count.stop(), 3 + kTasks);
+}
+
+// Beam search on handmade logits, its buffers reserved or not: without the reservation the
+// steps allocate (so the measurement catches what it should), with it they must not.
+long beam_step_allocations(int max_length) {
+  constexpr int kVocab = 40, kEot = 39, kBeams = 5;
+  BeamSearchDecoder beam(kBeams, kEot, 1.0, max_length);
+  std::vector<Sequence> sequences(kBeams, Sequence{1, 2});
+  if (max_length > 0) {
+    for (Sequence& s : sequences) s.reserve(max_length);
+  }
+  std::vector<double> sums(kBeams, 0.0);
+  std::vector<float> logits(static_cast<size_t>(kBeams) * kVocab);
+  std::mt19937 random(7);
+  std::uniform_real_distribution<float> uniform(-3.0f, 3.0f);
+  auto next_logits = [&] {
+    for (float& x : logits) x = uniform(random);
+    for (int b = 0; b < kBeams; ++b) logits[static_cast<size_t>(b) * kVocab + kEot] = -1e9f;  // never finish
+  };
+  next_logits();
+  beam.update(sequences, logits.data(), kVocab, sums);  // warm-up
+  AllocationCount count;
+  for (int step = 0; step < kMeasuredSteps; ++step) {
+    next_logits();
+    beam.update(sequences, logits.data(), kVocab, sums);
+  }
+  return count.stop();
+}
+
+TEST(AllocationCounter, CatchesBeamSearchWithoutReservedBuffers) {
+  EXPECT_GT(beam_step_allocations(0), 0);
+  EXPECT_EQ(beam_step_allocations(2 + kMeasuredSteps + 1), 0);
+}
+
+// The real model and decoder: a random-weight tiny model (2 decoder layers) and random audio
+// features.
+class DecodeSteps : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
+    if (path == nullptr) return;
+    model_ = Model::load(path);
+    const ModelDims& dims = model_->dims();
+    features_.resize(static_cast<size_t>(dims.n_audio_ctx) * dims.n_audio_state);
+    std::mt19937 random(1);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& x : features_) x = normal(random);
+  }
+  static void TearDownTestSuite() { model_.reset(); }
+
+  void SetUp() override {
+    ASSERT_NE(model_, nullptr) << "set WISP_DECODE_TEST_MODEL to a model written by tools/make_test_model.py "
+                                  "(ctest does, through the make_decode_test_model fixture)";
+  }
+
+  std::unique_ptr<Decoder> make_decoder(int max_batch) {
+    auto decoder = std::make_unique<Decoder>(*model_, max_batch);
+    decoder->set_audio_features(features_.data());
+    return decoder;
+  }
+
+  // Options that keep every step going: <|endoftext|> is suppressed, so no candidate finishes.
+  DecodingOptions endless_options() const {
+    DecodingOptions options;
+    options.language = "en";
+    options.suppress_tokens = {model_->tokenizer().special().eot};
+    return options;
+  }
+
+  // One warm-up step, then kMeasuredSteps measured ones, which must all run and not allocate.
+  void expect_steps_allocate_nothing(Decoder& decoder, const DecodingOptions& options) {
+    SamplingRng rng(3);
+    DecodeLoop loop(decoder, *model_, options, rng);
+    ASSERT_FALSE(loop.step());
+    int stopped_at = -1;
+    AllocationCount count;
+    for (int step = 0; step < kMeasuredSteps && stopped_at < 0; ++step) {
+      if (loop.step()) stopped_at = step;
+    }
+    const long allocations = count.stop();
+    EXPECT_EQ(stopped_at, -1) << "decoding stopped early: fewer steps measured";
+    EXPECT_EQ(loop.steps(), 1 + kMeasuredSteps);
+    EXPECT_EQ(static_cast<int>(loop.sequences()[0].size()), loop.sample_begin() + 1 + kMeasuredSteps);
+    EXPECT_EQ(allocations, 0) << "heap allocations in " << kMeasuredSteps << " decode steps";
+  }
+
+  static std::shared_ptr<Model> model_;
+  static std::vector<float> features_;
+};
+
+std::shared_ptr<Model> DecodeSteps::model_;
+std::vector<float> DecodeSteps::features_;
+
+TEST_F(DecodeSteps, DecoderForwardSingleTokenSteps) {
+  auto decoder = make_decoder(1);
+  const std::vector<int> initial = initial_tokens(*model_, endless_options());
+  const int n_vocab = decoder->n_vocab();
+  const float* logits = decoder->forward(initial.data(), 1, static_cast<int>(initial.size()), 0);
+  int token = argmax(logits, n_vocab);
+  AllocationCount count;
+  for (int step = 0; step < kMeasuredSteps; ++step) {
+    logits = decoder->forward(&token, 1, 1, static_cast<int>(initial.size()) + step);
+    token = argmax(logits, n_vocab);
+  }
+  EXPECT_EQ(count.stop(), 0);
+}
+
+TEST_F(DecodeSteps, GreedyDecoding) {
+  auto decoder = make_decoder(1);
+  expect_steps_allocate_nothing(*decoder, endless_options());
+}
+
+TEST_F(DecodeSteps, SamplingFiveCandidates) {
+  auto decoder = make_decoder(5);
+  DecodingOptions options = endless_options();
+  options.temperature = 0.8;
+  options.best_of = 5;
+  expect_steps_allocate_nothing(*decoder, options);
+}
+
+TEST_F(DecodeSteps, BeamSearchFiveBeams) {
+  auto decoder = make_decoder(5);
+  DecodingOptions options = endless_options();
+  options.beam_size = 5;
+  expect_steps_allocate_nothing(*decoder, options);
+}
+
+TEST_F(DecodeSteps, BeamSearchWithoutTimestamps) {
+  auto decoder = make_decoder(5);
+  DecodingOptions options = endless_options();
+  options.beam_size = 5;
+  options.without_timestamps = true;
+  expect_steps_allocate_nothing(*decoder, options);
+}
+
+}  // namespace
+}  // namespace wisp
