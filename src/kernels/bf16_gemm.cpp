@@ -194,22 +194,28 @@ void f32_to_bf16(const float* src, uint16_t* dst, size_t n) {
 }
 
 Bf16Matrix::Bf16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols), impl_(std::make_unique<Impl>()) {
-  // The blocked layout brgemm picks for this shape, then W (any stored type, widened to f32)
-  // reordered into it, rounding to bf16.
-  const memory::dim rows = kRowSlice;
+  // W (any stored type) rounded to bf16 row by row, then reordered into the blocked layout
+  // brgemm picks for this shape. Single-threaded: callers pack several matrices in parallel.
+  SingleThreadedOmp single;
   try {
     dnnl::matmul::primitive_desc pd(
-        dnnl::matmul::desc(memory::desc({rows, in_}, kBf16, Tag::ab), memory::desc({in_, out_}, kBf16, Tag::any),
-                           memory::desc({rows, out_}, kF32, Tag::ab)),
+        dnnl::matmul::desc(memory::desc({kRowSlice, in_}, kBf16, Tag::ab), memory::desc({in_, out_}, kBf16, Tag::any),
+                           memory::desc({kRowSlice, out_}, kF32, Tag::ab)),
         cpu_engine());
     impl_->packed_desc = pd.weights_desc();
     impl_->packed.resize(impl_->packed_desc.get_size());
-    const std::vector<float> dense = w.to_f32();  // [out][in] = W^T viewed as {in, out} "ba"
-    memory source(memory::desc({in_, out_}, kF32, Tag::ba), cpu_engine(), const_cast<float*>(dense.data()));
+    std::vector<uint16_t> plain(static_cast<size_t>(out_) * in_);  // [out][in] = W^T as {in, out} "ba"
+    constexpr int kRowsPerChunk = 64;
+    std::vector<float> rows(static_cast<size_t>(kRowsPerChunk) * in_);
+    for (int r0 = 0; r0 < out_; r0 += kRowsPerChunk) {
+      const int r1 = std::min(out_, r0 + kRowsPerChunk);
+      kernels().rows_to_f32(w, r0, r1, rows.data());
+      f32_to_bf16(rows.data(), plain.data() + static_cast<size_t>(r0) * in_, static_cast<size_t>(r1 - r0) * in_);
+    }
+    memory source(memory::desc({in_, out_}, kBf16, Tag::ba), cpu_engine(), plain.data());
     memory packed(impl_->packed_desc, cpu_engine(), impl_->packed.data());
-    dnnl::stream stream(cpu_engine());
-    dnnl::reorder(source, packed).execute(stream, source, packed);
-    stream.wait();
+    dnnl::reorder(source, packed).execute(thread_stream(), source, packed);
+    thread_stream().wait();
   } catch (const dnnl::error& e) {
     throw Error(std::string("cannot pack weights for bf16 compute (oneDNN: ") + e.what() + ")");
   }

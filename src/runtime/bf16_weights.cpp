@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "kernels/thread_pool.h"
 
 #include "model/weights.h"
 
@@ -26,28 +30,50 @@ void release_pages(const WeightMatrix& w) {
 #endif
 }
 
-Bf16Linear pack(const LinearWeights& w) {
-  Bf16Linear packed{Bf16Matrix(w.weight), w.bias};
-  release_pages(w.weight);
-  return packed;
-}
-
-Bf16Linear pack(const ConvWeights& c) {
-  return Bf16Linear{Bf16Matrix(WeightMatrix(c.weight, MatrixType::F32, c.out, c.in * c.kernel)), c.bias};
-}
-
 }  // namespace
 
 Bf16Weights::Bf16Weights(const ModelWeights& w) {
-  conv.push_back(pack(w.conv1));
-  conv.push_back(pack(w.conv2));
+  // Every matrix to pack, in the order the members take them; packed in parallel.
+  std::vector<WeightMatrix> sources;
+  std::vector<const float*> biases;
+  auto add = [&](const WeightMatrix& m, const float* bias) {
+    sources.push_back(m);
+    biases.push_back(bias);
+  };
+  for (const ConvWeights* c : {&w.conv1, &w.conv2}) {
+    add(WeightMatrix(c->weight, MatrixType::F32, c->out, c->in * c->kernel), c->bias);
+  }
   for (const EncoderBlockWeights& b : w.encoder_blocks) {
-    encoder_blocks.push_back(Bf16EncoderBlock{pack(b.attn.query), pack(b.attn.key), pack(b.attn.value),
-                                              pack(b.attn.out), pack(b.fc1), pack(b.fc2)});
+    for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.fc1, &b.fc2}) {
+      add(l->weight, l->bias);
+    }
   }
   for (const DecoderBlockWeights& b : w.decoder_blocks) {
-    cross_key.push_back(pack(b.cross_attn.key));
-    cross_value.push_back(pack(b.cross_attn.value));
+    add(b.cross_attn.key.weight, b.cross_attn.key.bias);
+    add(b.cross_attn.value.weight, b.cross_attn.value.bias);
+  }
+  std::vector<std::optional<Bf16Matrix>> packed(sources.size());
+  parallel_for(static_cast<int>(sources.size()), [&](int i) {
+    packed[i].emplace(sources[i]);
+    release_pages(sources[i]);
+  });
+
+  size_t next = 0;
+  auto take = [&]() {
+    Bf16Linear linear{std::move(*packed[next]), biases[next]};
+    ++next;
+    return linear;
+  };
+  conv.push_back(take());
+  conv.push_back(take());
+  for (size_t l = 0; l < w.encoder_blocks.size(); ++l) {
+    Bf16Linear query = take(), key = take(), value = take(), out = take(), fc1 = take(), fc2 = take();
+    encoder_blocks.push_back(Bf16EncoderBlock{std::move(query), std::move(key), std::move(value), std::move(out),
+                                              std::move(fc1), std::move(fc2)});
+  }
+  for (size_t l = 0; l < w.decoder_blocks.size(); ++l) {
+    cross_key.push_back(take());
+    cross_value.push_back(take());
   }
 }
 
