@@ -43,6 +43,37 @@ void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const
 
 }  // namespace
 
+void attention_f16_kv(const float* q, int ldq, const uint16_t* k, const uint16_t* v, int ld_kv, float* out, int ldo,
+                      int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch) {
+  const KernelTable& kt = kernels();
+  if (n_q > kSmallQueries) {
+    const int block = split_size(n_kv, 16, 2);
+    parallel_for((n_kv + block - 1) / block, [&](int task) {
+      const int r0 = task * block, r1 = std::min(n_kv, r0 + block);
+      const size_t offset = static_cast<size_t>(r0) * ld_kv;
+      kt.rows_to_f32(WeightMatrix(k + offset, MatrixType::F16, r1 - r0, ld_kv), 0, r1 - r0, k_scratch + offset);
+      kt.rows_to_f32(WeightMatrix(v + offset, MatrixType::F16, r1 - r0, ld_kv), 0, r1 - r0, v_scratch + offset);
+    });
+    attention(q, ldq, k_scratch, ld_kv, v_scratch, ld_kv, out, ldo, n_q, n_kv, n_head, d_head, false, 0);
+    return;
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  parallel_for(n_head, [&](int h) {
+    const int col = h * d_head;
+    float stack_scores[kStackKeys];
+    thread_local std::vector<float> heap_scores;
+    float* scores = stack_scores;
+    if (n_kv > kStackKeys) {
+      if (heap_scores.size() < static_cast<size_t>(n_kv)) heap_scores.resize(n_kv);
+      scores = heap_scores.data();
+    }
+    for (int i = 0; i < n_q; ++i) {
+      kt.attend_query_f16(q + static_cast<size_t>(i) * ldq + col, k + col, ld_kv, v + col, ld_kv, n_kv, d_head, scale,
+                          scores, out + static_cast<size_t>(i) * ldo + col);
+    }
+  });
+}
+
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset) {
   const KernelTable& kt = kernels();

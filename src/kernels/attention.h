@@ -3,6 +3,8 @@
 // never the whole [n_q][n_kv] matrix), applies a vectorised softmax and multiplies by V.
 #pragma once
 
+#include <cstdint>
+
 namespace wisp {
 
 // q: [n_q][*] with row stride ldq, k/v: [n_kv][*] with strides ldk/ldv; head h uses columns
@@ -10,5 +12,12 @@ namespace wisp {
 // (absolute position q_offset+i) sees keys 0..q_offset+i.
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
+
+// Non-causal attention over keys/values stored as IEEE half with row stride ld_kv (the decoder's
+// cross-attention cache in reduced precision, half the bytes a decode step streams). A few
+// queries read the halves directly; more widen K and V into k_scratch/v_scratch ([n_kv][ld_kv]
+// floats each) and run attention().
+void attention_f16_kv(const float* q, int ldq, const uint16_t* k, const uint16_t* v, int ld_kv, float* out, int ldo,
+                      int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch);
 
 }  // namespace wisp

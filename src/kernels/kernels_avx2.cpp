@@ -1,4 +1,5 @@
 // The AVX2 + FMA + F16C kernel table: 8 floats per vector, 2 gemv rows in registers (16 registers).
+// Quantized blocks are widened 8 values at a time.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -66,6 +67,42 @@ struct Avx2 {
       if constexpr (T == MatrixType::F16) return _mm256_cvtph_ps(h);
       return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
+  }
+  // Values [8*Slice, 8*Slice+8) of a 32-value ggml block (layouts in model/ggml_quant.h), bit-equal
+  // to ggml's reference dequantizer: q*d, or fma(q, d, m) for the types with a minimum.
+  template <MatrixType T, int Slice>
+  static V load_quant(const uint8_t* block) {
+    static_assert(Slice >= 0 && Slice < 4);
+    const V d = half_broadcast(block);
+    if constexpr (T == MatrixType::Q8_0) {
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * Slice));
+      return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), d);
+    } else {
+      constexpr bool kMin = T == MatrixType::Q4_1 || T == MatrixType::Q5_1;
+      constexpr bool kFive = T == MatrixType::Q5_0 || T == MatrixType::Q5_1;
+      constexpr int kQh = kMin ? 4 : 2;  // offset of qh (q5) or qs (q4)
+      // Low nibbles of bytes 0..15 hold values 0..15 of the block, high nibbles values 16..31.
+      const uint8_t* qs = block + kQh + (kFive ? 4 : 0) + 8 * (Slice & 1);
+      const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs)));
+      __m256i q = Slice < 2 ? _mm256_and_si256(bytes, _mm256_set1_epi32(15)) : _mm256_srli_epi32(bytes, 4);
+      if constexpr (kFive) {
+        uint32_t qh;
+        std::memcpy(&qh, block + kQh, 4);
+        // Bit j of qh is the fifth bit of value j: bit (lane) of these 8, moved to 16.
+        const int bits = static_cast<int>(((qh >> (8 * Slice)) & 0xff) << 4);
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        q = _mm256_or_si256(q, _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(bits), lanes), _mm256_set1_epi32(16)));
+      }
+      if constexpr (kMin) return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), d, half_broadcast(block + 2));
+      q = _mm256_sub_epi32(q, _mm256_set1_epi32(kFive ? 16 : 8));
+      return _mm256_mul_ps(_mm256_cvtepi32_ps(q), d);
+    }
+  }
+  // The fp16 at p (any alignment) in every lane.
+  static V half_broadcast(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(h)));
   }
 };
 

@@ -59,6 +59,40 @@ struct Avx512 {
       return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
   }
+  // Values [16*Slice, 16*Slice+16) of a 32-value ggml block (layouts in model/ggml_quant.h), bit-equal
+  // to ggml's reference dequantizer: q*d, or fma(q, d, m) for the types with a minimum.
+  template <MatrixType T, int Slice>
+  static V load_quant(const uint8_t* block) {
+    static_assert(Slice == 0 || Slice == 1);
+    const V d = half_broadcast(block);
+    if constexpr (T == MatrixType::Q8_0) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + 16 * Slice));
+      return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), d);
+    } else {
+      constexpr bool kMin = T == MatrixType::Q4_1 || T == MatrixType::Q5_1;
+      constexpr bool kFive = T == MatrixType::Q5_0 || T == MatrixType::Q5_1;
+      constexpr int kQh = kMin ? 4 : 2;  // offset of qh (q5) or qs (q4)
+      const __m512i bytes =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + kQh + (kFive ? 4 : 0))));
+      // Low nibbles hold values 0..15 of the block, high nibbles values 16..31.
+      __m512i q = Slice == 0 ? _mm512_and_si512(bytes, _mm512_set1_epi32(15)) : _mm512_srli_epi32(bytes, 4);
+      if constexpr (kFive) {
+        uint32_t qh;
+        std::memcpy(&qh, block + kQh, 4);
+        // Bit j of qh is the fifth bit of value j: a lane mask as it stands.
+        q = _mm512_mask_or_epi32(q, static_cast<__mmask16>(qh >> (16 * Slice)), q, _mm512_set1_epi32(16));
+      }
+      if constexpr (kMin) return _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), d, half_broadcast(block + 2));
+      q = _mm512_sub_epi32(q, _mm512_set1_epi32(kFive ? 16 : 8));
+      return _mm512_mul_ps(_mm512_cvtepi32_ps(q), d);
+    }
+  }
+  // The fp16 at p (any alignment) in every lane.
+  static V half_broadcast(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _mm512_cvtph_ps(_mm256_set1_epi16(static_cast<short>(h)));
+  }
 };
 
 #include "kernels/kernels_generic.h"

@@ -5,8 +5,10 @@
 // S provides: V, kWidth, kRegisters, kMaxRows (rows a gemv pass keeps in registers), zero, set1, load,
 // store, add, sub, mul, div, fma(a, b, c) = a*b + c, min, max, abs, round (to nearest),
 // exp2i (2^n for integral n in [-126, 127]), select_negative(x, a, b) = x < 0 ? a : b,
-// reduce_add, reduce_max, prefetch(address), and load_weight<MatrixType>(const void* base,
-// size_t index).
+// reduce_add, reduce_max, prefetch(address), load_weight<MatrixType>(const void* base,
+// size_t index) for the float types, and load_quant (see kernels_quant_generic.h).
+
+#include "kernels/kernels_quant_generic.h"
 
 // One weight widened to f32 (the tails of the vector loops).
 template <MatrixType T>
@@ -203,10 +205,14 @@ constexpr int gemv_columns() {
 template <class S, MatrixType T, int R>
 void gemv_rows(const float* x, int ldx, const WeightMatrix& w, int col_begin, int col_end, const float* bias,
                bool accumulate, float* y, int ldy) {
-  constexpr int C = gemv_columns<S, R>();
-  int j = col_begin;
-  for (; j + C <= col_end; j += C) gemv_block<S, T, R, C>(x, ldx, w, j, bias, accumulate, y, ldy);
-  for (; j < col_end; ++j) gemv_block<S, T, R, 1>(x, ldx, w, j, bias, accumulate, y, ldy);
+  if constexpr (is_quantized(T)) {
+    gemv_rows_quant<S, T, R>(x, ldx, w, col_begin, col_end, bias, accumulate, y, ldy);
+  } else {
+    constexpr int C = gemv_columns<S, R>();
+    int j = col_begin;
+    for (; j + C <= col_end; j += C) gemv_block<S, T, R, C>(x, ldx, w, j, bias, accumulate, y, ldy);
+    for (; j < col_end; ++j) gemv_block<S, T, R, 1>(x, ldx, w, j, bias, accumulate, y, ldy);
+  }
 }
 
 template <class S, MatrixType T, int R = 1>
@@ -238,11 +244,19 @@ void gemv_typed(const float* x, int n_rows, int ldx, const WeightMatrix& w, int 
 template <class S>
 void gemv_impl(const float* x, int n_rows, int ldx, const WeightMatrix& w, int col_begin, int col_end,
                const float* bias, bool accumulate, float* y, int ldy) {
+#define WISP_GEMV_CASE(T) \
+  case MatrixType::T: gemv_typed<S, MatrixType::T>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
   switch (w.type) {
-    case MatrixType::F32: gemv_typed<S, MatrixType::F32>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
-    case MatrixType::F16: gemv_typed<S, MatrixType::F16>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
-    case MatrixType::BF16: gemv_typed<S, MatrixType::BF16>(x, n_rows, ldx, w, col_begin, col_end, bias, accumulate, y, ldy); break;
+    WISP_GEMV_CASE(F32)
+    WISP_GEMV_CASE(F16)
+    WISP_GEMV_CASE(BF16)
+    WISP_GEMV_CASE(Q8_0)
+    WISP_GEMV_CASE(Q5_0)
+    WISP_GEMV_CASE(Q5_1)
+    WISP_GEMV_CASE(Q4_0)
+    WISP_GEMV_CASE(Q4_1)
   }
+#undef WISP_GEMV_CASE
 }
 
 template <class S>
@@ -261,22 +275,29 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
       for (; i + W <= n; i += W) S::store(dst + i, S::template load_weight<MatrixType::BF16>(w.data, begin + i));
       for (; i < n; ++i) dst[i] = load_weight_scalar<MatrixType::BF16>(w.data, begin + i);
       return;
+    case MatrixType::Q8_0: rows_to_f32_quant<S, MatrixType::Q8_0>(w, row_begin, row_end, dst); return;
+    case MatrixType::Q5_0: rows_to_f32_quant<S, MatrixType::Q5_0>(w, row_begin, row_end, dst); return;
+    case MatrixType::Q5_1: rows_to_f32_quant<S, MatrixType::Q5_1>(w, row_begin, row_end, dst); return;
+    case MatrixType::Q4_0: rows_to_f32_quant<S, MatrixType::Q4_0>(w, row_begin, row_end, dst); return;
+    case MatrixType::Q4_1: rows_to_f32_quant<S, MatrixType::Q4_1>(w, row_begin, row_end, dst); return;
   }
 }
 
-template <class S>
-void attend_query_impl(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
-                       float scale, float* scores, float* out) {
+// One query against keys/values stored as T (f32, or f16 for the cross-attention cache of
+// reduced-precision compute), widened as they stream by.
+template <class S, MatrixType T>
+void attend_query_typed(const float* q, const void* k, int ldk, const void* v, int ldv, int n_visible, int d_head,
+                        float scale, float* scores, float* out) {
   using V = typename S::V;
   constexpr int W = S::kWidth;
   constexpr int kChunk = 4;  // output vectors kept in registers while the values stream by
   const int vec_end = d_head / W * W;
   for (int j = 0; j < n_visible; ++j) {
-    const float* kj = k + static_cast<size_t>(j) * ldk;
+    const size_t kj = static_cast<size_t>(j) * ldk;
     V acc = S::zero();
-    for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::load(kj + i), acc);
+    for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::template load_weight<T>(k, kj + i), acc);
     float dot = S::reduce_add(acc);
-    for (int i = vec_end; i < d_head; ++i) dot += q[i] * kj[i];
+    for (int i = vec_end; i < d_head; ++i) dot += q[i] * load_weight_scalar<T>(k, kj + i);
     scores[j] = dot * scale;
   }
   softmax_impl<S>(scores, n_visible, n_visible);
@@ -286,20 +307,32 @@ void attend_query_impl(const float* q, const float* k, int ldk, const float* v, 
     for (int c = 0; c < kChunk; ++c) acc[c] = S::zero();
     for (int j = 0; j < n_visible; ++j) {
       const V p = S::set1(scores[j]);
-      const float* vj = v + static_cast<size_t>(j) * ldv + i0;
-      for (int c = 0; c < n_vec; ++c) acc[c] = S::fma(p, S::load(vj + c * W), acc[c]);
+      const size_t vj = static_cast<size_t>(j) * ldv + i0;
+      for (int c = 0; c < n_vec; ++c) acc[c] = S::fma(p, S::template load_weight<T>(v, vj + c * W), acc[c]);
     }
     for (int c = 0; c < n_vec; ++c) S::store(out + i0 + c * W, acc[c]);
   }
   for (int i = vec_end; i < d_head; ++i) {
     float sum = 0.0f;
-    for (int j = 0; j < n_visible; ++j) sum += scores[j] * v[static_cast<size_t>(j) * ldv + i];
+    for (int j = 0; j < n_visible; ++j) sum += scores[j] * load_weight_scalar<T>(v, static_cast<size_t>(j) * ldv + i);
     out[i] = sum;
   }
 }
 
 template <class S>
+void attend_query_impl(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
+                       float scale, float* scores, float* out) {
+  attend_query_typed<S, MatrixType::F32>(q, k, ldk, v, ldv, n_visible, d_head, scale, scores, out);
+}
+
+template <class S>
+void attend_query_f16_impl(const float* q, const uint16_t* k, int ldk, const uint16_t* v, int ldv, int n_visible,
+                           int d_head, float scale, float* scores, float* out) {
+  attend_query_typed<S, MatrixType::F16>(q, k, ldk, v, ldv, n_visible, d_head, scale, scores, out);
+}
+
+template <class S>
 constexpr KernelTable make_kernel_table() {
   return {gemv_impl<S>,       rows_to_f32_impl<S>, bias_gelu_impl<S>,        add_bias_impl<S>,
-          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>};
+          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>, attend_query_f16_impl<S>};
 }

@@ -3,36 +3,27 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
-#include "kernels/convert.h"
 #include "kernels/kernel_table.h"
+#include "model/ggml_quant.h"
 
 namespace wisp {
 
 namespace {
 
-float weight_at(const WeightMatrix& w, size_t index) {
-  switch (w.type) {
-    case MatrixType::F32: return w.f32_data()[index];
-    case MatrixType::F16: return f16_to_f32(w.half_data()[index]);
-    case MatrixType::BF16: {
-      float f;
-      convert_bf16_to_f32(w.half_data() + index, &f, 1);
-      return f;
-    }
-  }
-  return 0.0f;
-}
-
 void gemv(const float* x, int n_rows, int ldx, const WeightMatrix& w, int col_begin, int col_end,
           const float* bias, bool accumulate, float* y, int ldy) {
   const int k = w.cols;
-  for (int r = 0; r < n_rows; ++r) {
-    const float* xr = x + static_cast<size_t>(r) * ldx;
-    for (int j = col_begin; j < col_end; ++j) {
+  // Each weight row widened once by the reference converters (ggml's dequantizers for the
+  // quantized types), then double-precision dots.
+  std::vector<float> row(static_cast<size_t>(k));
+  for (int j = col_begin; j < col_end; ++j) {
+    w.rows_to_f32(j, j + 1, row.data());
+    for (int r = 0; r < n_rows; ++r) {
+      const float* xr = x + static_cast<size_t>(r) * ldx;
       double sum = 0.0;
-      const size_t row = static_cast<size_t>(j) * k;
-      for (int i = 0; i < k; ++i) sum += static_cast<double>(xr[i]) * weight_at(w, row + i);
+      for (int i = 0; i < k; ++i) sum += static_cast<double>(xr[i]) * row[static_cast<size_t>(i)];
       float& out = y[static_cast<size_t>(r) * ldy + j];
       out = (accumulate ? out : 0.0f) + (static_cast<float>(sum) + (bias ? bias[j] : 0.0f));
     }
@@ -96,8 +87,26 @@ void attend_query(const float* q, const float* k, int ldk, const float* v, int l
   }
 }
 
+void attend_query_f16(const float* q, const uint16_t* k, int ldk, const uint16_t* v, int ldv, int n_visible,
+                      int d_head, float scale, float* scores, float* out) {
+  for (int j = 0; j < n_visible; ++j) {
+    double dot = 0.0;
+    for (int i = 0; i < d_head; ++i) dot += static_cast<double>(q[i]) * fp16_to_fp32(k[static_cast<size_t>(j) * ldk + i]);
+    scores[j] = static_cast<float>(dot) * scale;
+  }
+  softmax(scores, n_visible, n_visible);
+  for (int i = 0; i < d_head; ++i) {
+    double sum = 0.0;
+    for (int j = 0; j < n_visible; ++j) {
+      sum += static_cast<double>(scores[j]) * fp16_to_fp32(v[static_cast<size_t>(j) * ldv + i]);
+    }
+    out[i] = static_cast<float>(sum);
+  }
+}
+
 }  // namespace
 
-const KernelTable kScalarKernels = {gemv, rows_to_f32, bias_gelu, add_bias, layer_norm, softmax, attend_query};
+const KernelTable kScalarKernels = {gemv,       rows_to_f32, bias_gelu, add_bias, layer_norm, softmax, attend_query,
+                                    attend_query_f16};
 
 }  // namespace wisp

@@ -1,6 +1,7 @@
 // whisper.cpp's ggml model files (ggml-tiny.bin, ...): magic, hparams, mel filters, vocabulary,
 // then tensors until the end of the file, each with dims in ggml order (innermost first).
-// Block-quantized tensors (q4_0 ... q8_0) are dequantized to f32 at load.
+// Every tensor, block-quantized ones (q4_0 ... q8_0) included, stays in the mapping as stored;
+// ModelWeights uses matrices in place and widens what must be f32.
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -55,6 +56,20 @@ WeightType weight_type_of_ftype(int ftype) {
     case 9: return WeightType::Q5_1;
     default: return WeightType::F32;
   }
+}
+
+StorageType storage_type_of(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32: return StorageType::F32;
+    case GgmlType::F16: return StorageType::F16;
+    case GgmlType::BF16: return StorageType::BF16;
+    case GgmlType::Q8_0: return StorageType::Q8_0;
+    case GgmlType::Q5_0: return StorageType::Q5_0;
+    case GgmlType::Q5_1: return StorageType::Q5_1;
+    case GgmlType::Q4_0: return StorageType::Q4_0;
+    case GgmlType::Q4_1: return StorageType::Q4_1;
+  }
+  return StorageType::F32;
 }
 
 }  // namespace
@@ -123,7 +138,6 @@ ModelParts load_ggml_parts(const std::string& path) {
   words.resize(n_base);
   parts.tokenizer = Tokenizer::from_byte_tokens(std::move(words), d.n_vocab);
 
-  std::vector<std::vector<float>> dequantized;
   while (!in.at_end()) {
     const int n_dims = in.i32("tensor header");
     const int name_len = in.i32("tensor header");
@@ -150,37 +164,12 @@ ModelParts load_ggml_parts(const std::string& path) {
                   " values, not a multiple of 32 (corrupt file)");
     }
     const size_t n_bytes = ggml_row_bytes(*ggml_type, row) * static_cast<size_t>(t.numel() / row);
-    const std::byte* data = in.take(n_bytes, "tensor '" + name + "'");
-    if (*ggml_type == GgmlType::F32) {
-      t.type = StorageType::F32;
-      t.data = data;
-    } else if (*ggml_type == GgmlType::F16) {
-      t.type = StorageType::F16;
-      t.data = data;
-    } else if (*ggml_type == GgmlType::BF16) {
-      t.type = StorageType::BF16;
-      t.data = data;
-    } else {
-      dequantized.emplace_back(static_cast<size_t>(t.numel()));
-      ggml_decode(*ggml_type, data, dequantized.back().data(), t.numel());
-      t.type = StorageType::F32;
-      t.data = reinterpret_cast<const std::byte*>(dequantized.back().data());
-    }
+    t.data = in.take(n_bytes, "tensor '" + name + "'");
+    t.type = storage_type_of(*ggml_type);
     t.file = path;
     parts.tensors.tensors[name] = std::move(t);
   }
-  if (dequantized.empty()) {
-    parts.tensors.files.push_back(std::move(file));
-  } else {
-    // The tensor set keeps its memory alive through `files`; an aliasing shared_ptr to the
-    // mapping that also owns the dequantized buffers keeps both for the model's lifetime.
-    struct Owner {
-      std::shared_ptr<MappedFile> file;
-      std::vector<std::vector<float>> buffers;
-    };
-    auto owner = std::make_shared<Owner>(Owner{std::move(file), std::move(dequantized)});
-    parts.tensors.files.push_back(std::shared_ptr<MappedFile>(owner, owner->file.get()));
-  }
+  parts.tensors.files.push_back(std::move(file));
   return parts;
 }
 

@@ -20,7 +20,7 @@ constexpr int kQuantVersion = 2;  // GGML_QNT_VERSION of the block layouts writt
 constexpr int kQuantVersionFactor = 1000;
 
 // A tensor to write: openai-whisper's name, numpy-order shape as stored, f32 values (owned when
-// widened from f16/bf16).
+// widened from f16/bf16 or dequantized from a quantized source by the reference dequantizers).
 struct OutTensor {
   std::string name;
   std::vector<int64_t> shape;

@@ -12,9 +12,13 @@
 
 namespace wisp {
 
-enum class StorageType { F32, F16, BF16 };
+// F32/F16/BF16 (safetensors, ggml) and ggml's 32-value block-quantized types, kept packed as the
+// file stores them.
+enum class StorageType { F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 };
+// Bytes per value of the float types (0 for the block-quantized ones; see RawTensor::nbytes).
 size_t storage_type_size(StorageType type);
 const char* storage_type_name(StorageType type);
+bool storage_type_quantized(StorageType type);
 
 struct RawTensor {
   StorageType type = StorageType::F32;
@@ -22,6 +26,7 @@ struct RawTensor {
   const std::byte* data = nullptr;
   std::string file;  // for error messages
   int64_t numel() const;
+  size_t nbytes() const;  // bytes stored (quantized rows are whole blocks)
   std::string shape_string() const;
 };
 

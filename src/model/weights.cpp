@@ -3,10 +3,37 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/convert.h"
 #include "wisp/error.h"
 
 namespace wisp {
+
+static MatrixType matrix_type(StorageType type) {
+  switch (type) {
+    case StorageType::F32: return MatrixType::F32;
+    case StorageType::F16: return MatrixType::F16;
+    case StorageType::BF16: return MatrixType::BF16;
+    case StorageType::Q8_0: return MatrixType::Q8_0;
+    case StorageType::Q5_0: return MatrixType::Q5_0;
+    case StorageType::Q5_1: return MatrixType::Q5_1;
+    case StorageType::Q4_0: return MatrixType::Q4_0;
+    case StorageType::Q4_1: return MatrixType::Q4_1;
+  }
+  return MatrixType::F32;
+}
+
+static WeightType weight_type(StorageType type) {
+  switch (type) {
+    case StorageType::F32: return WeightType::F32;
+    case StorageType::F16: return WeightType::F16;
+    case StorageType::BF16: return WeightType::BF16;
+    case StorageType::Q8_0: return WeightType::Q8_0;
+    case StorageType::Q5_0: return WeightType::Q5_0;
+    case StorageType::Q5_1: return WeightType::Q5_1;
+    case StorageType::Q4_0: return WeightType::Q4_0;
+    case StorageType::Q4_1: return WeightType::Q4_1;
+  }
+  return WeightType::F32;
+}
 
 // Size-1 axes are ignored when comparing shapes: whisper.cpp stores conv biases as [n, 1].
 static std::vector<int64_t> squeezed(const std::vector<int64_t>& shape) {
@@ -34,32 +61,26 @@ const RawTensor& ModelWeights::checked(const std::string& name, const std::vecto
     throw Error(t.file + ": tensor '" + name + "' has shape " + t.shape_string() + ", expected " +
                 shape_string(expected_shape) + " from the model's config");
   }
-  bytes_ += static_cast<size_t>(t.numel()) * storage_type_size(t.type);
+  bytes_ += t.nbytes();
   return t;
 }
 
 WeightMatrix ModelWeights::matrix(const std::string& name, int rows, int cols) {
   const RawTensor& t = checked(name, {rows, cols});
-  WeightMatrix m;
-  m.rows = rows;
-  m.cols = cols;
-  switch (t.type) {
-    case StorageType::F32: m.type = MatrixType::F32; break;
-    case StorageType::F16: m.type = MatrixType::F16; break;
-    case StorageType::BF16: m.type = MatrixType::BF16; break;
-  }
-  if (m.type == MatrixType::F32) {
-    m.data = as_f32(t);
-    return m;
-  }
-  if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
-    m.data = t.data;  // used in place, from the mapping
-    return m;
+  const MatrixType type = matrix_type(t.type);
+  if (type == MatrixType::F32) return WeightMatrix(as_f32(t), type, rows, cols);
+  // Quantized blocks are packed (alignment 1) and read in place at any offset, as in whisper.cpp.
+  if (is_quantized(type) || reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
+    if (is_quantized(type) && cols % kMatrixQuantBlock != 0) {
+      throw Error(t.file + ": quantized tensor '" + name + "' has rows of " + std::to_string(cols) +
+                  " values, not a multiple of 32");
+    }
+    return WeightMatrix(t.data, type, rows, cols);  // used in place, from the mapping
   }
   const size_t n = static_cast<size_t>(t.numel());
   auto buffer = std::make_unique<uint16_t[]>(n);
   std::memcpy(buffer.get(), t.data, n * sizeof(uint16_t));
-  m.data = buffer.get();
+  const WeightMatrix m(buffer.get(), type, rows, cols);
   realigned_.push_back(std::move(buffer));
   return m;
 }
@@ -74,10 +95,16 @@ const float* ModelWeights::as_f32(const RawTensor& t) {
     return reinterpret_cast<const float*>(t.data);  // used in place, from the mapping
   }
   auto buffer = std::make_unique<float[]>(n);
-  switch (t.type) {
-    case StorageType::F32: std::memcpy(buffer.get(), t.data, n * sizeof(float)); break;
-    case StorageType::F16: convert_f16_to_f32(reinterpret_cast<const uint16_t*>(t.data), buffer.get(), n); break;
-    case StorageType::BF16: convert_bf16_to_f32(reinterpret_cast<const uint16_t*>(t.data), buffer.get(), n); break;
+  if (t.type == StorageType::F32) {
+    std::memcpy(buffer.get(), t.data, n * sizeof(float));
+  } else {
+    // f16/bf16 or (rarely: a vector somebody quantized) ggml blocks, by the reference converters.
+    const int64_t row = t.shape.empty() ? 1 : t.shape.back();
+    if (storage_type_quantized(t.type) && row % kMatrixQuantBlock != 0) {
+      throw Error(t.file + ": quantized tensor of shape " + t.shape_string() + " has rows not a multiple of 32");
+    }
+    WeightMatrix(t.data, matrix_type(t.type), static_cast<int>(n / static_cast<size_t>(row)), static_cast<int>(row))
+        .rows_to_f32(0, static_cast<int>(n / static_cast<size_t>(row)), buffer.get());
   }
   converted_.push_back(std::move(buffer));
   return converted_.back().get();
@@ -117,9 +144,7 @@ ModelWeights::ModelWeights(const ModelDims& d, int n_audio_ffn, int n_text_ffn, 
   }
   // The type of the token embedding (the largest matrix) names the file's precision.
   if (auto it = raw_.tensors.find("decoder.token_embedding.weight"); it != raw_.tensors.end()) {
-    stored_type_ = it->second.type == StorageType::F16    ? WeightType::F16
-                   : it->second.type == StorageType::BF16 ? WeightType::BF16
-                                                          : WeightType::F32;
+    stored_type_ = weight_type(it->second.type);
   }
   const int da = d.n_audio_state;
   conv1 = {tensor("encoder.conv1.weight", {da, d.n_mels, 3}), tensor("encoder.conv1.bias", {da}), da, d.n_mels, 3};

@@ -1,7 +1,8 @@
 // The model's parameters in the form the runtime computes with, checked against the model's
-// dimensions. Matrices (linear weights, token embedding) keep the file's precision (f32, f16 or
-// bf16) and stay in the memory-mapped file where aligned: the kernels widen them on the fly.
-// Vectors, convolutions and positional embeddings are float32 (converted once at load).
+// dimensions. Matrices (linear weights, token embedding) keep the file's precision (f32, f16, bf16
+// or ggml's q8_0/q5_0/q5_1/q4_0/q4_1 blocks) and stay in the memory-mapped file (f16/bf16 only
+// where aligned): the kernels widen or dequantize them on the fly. Vectors, convolutions and
+// positional embeddings are float32 (converted once at load).
 #pragma once
 
 #include <memory>
@@ -70,6 +71,7 @@ class ModelWeights {
   LayerNormWeights decoder_ln;
 
   WeightType stored_type() const { return stored_type_; }
+  // Bytes of the checked tensors as stored (quantized blocks at their packed size).
   size_t bytes() const { return bytes_; }
 
  private:

@@ -6,6 +6,8 @@
 
 #include "kernels/attention.h"
 #include "kernels/bf16_gemm.h"
+#include "kernels/convert.h"
+#include "kernels/thread_pool.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
 #include "runtime/bf16_weights.h"
@@ -27,8 +29,14 @@ Decoder::Decoder(const Model& model, int max_batch)
   const size_t ffn = model.weights().decoder_blocks.empty()
                          ? 4 * d
                          : static_cast<size_t>(model.weights().decoder_blocks[0].fc1.out);
-  cross_k_.resize(static_cast<size_t>(n_layer_) * n_audio_ctx_ * d);
+  half_cross_ = model.compute_type() == ComputeType::BFloat16;
+  const size_t cross_per_layer = static_cast<size_t>(n_audio_ctx_) * d;
+  cross_k_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
   cross_v_.resize(cross_k_.size());
+  if (half_cross_) {
+    cross_k16_.resize(n_layer_ * cross_per_layer);
+    cross_v16_.resize(cross_k16_.size());
+  }
   self_k_.resize(static_cast<size_t>(n_layer_) * max_batch_ * n_ctx_ * d);
   self_v_.resize(self_k_.size());
   for (auto* buffer : {&x_, &h_, &q_, &k_, &v_, &attn_}) buffer->resize(rows * d);
@@ -53,9 +61,19 @@ void Decoder::set_audio_features(const float* audio_features) {
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
     if (bf16 != nullptr) {  // 1500 rows: compute bound, like the encoder
-      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, cross_k_.data() + l * per_layer);
-      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias,
-                  cross_v_.data() + l * per_layer);
+      float* k = half_cross_ ? cross_k_.data() : cross_k_.data() + l * per_layer;
+      float* v = half_cross_ ? cross_v_.data() : cross_v_.data() + l * per_layer;
+      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
+      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
+      if (half_cross_) {
+        const int block = split_size(static_cast<int>(per_layer), 4096, 1);
+        parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
+          const size_t begin = static_cast<size_t>(task) * block;
+          const size_t n = std::min<size_t>(block, per_layer - begin);
+          convert_f32_to_f16(k + begin, cross_k16_.data() + l * per_layer + begin, n);
+          convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
+        });
+      }
       continue;
     }
     linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_,
@@ -109,8 +127,14 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     // Cross-attention: all sequences attend to the same audio.
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data());
-    attention(q_.data(), d, cross_k_.data() + l * cross_per_layer, d, cross_v_.data() + l * cross_per_layer,
-              d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0);
+    if (half_cross_) {
+      attention_f16_kv(q_.data(), d, cross_k16_.data() + l * cross_per_layer, cross_v16_.data() + l * cross_per_layer,
+                       d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, cross_k_.data(),
+                       cross_v_.data());
+    } else {
+      attention(q_.data(), d, cross_k_.data() + l * cross_per_layer, d, cross_v_.data() + l * cross_per_layer,
+                d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0);
+    }
     if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
     linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate);
 
@@ -163,9 +187,15 @@ void Decoder::capture_cross_scores(int layer, int n_tokens, int offset, int d_he
                 " tokens; call set_alignment_heads with a larger max_tokens");
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  const float* cross_k = cross_k_.data() + static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
+  const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
+  const float* cross_k = cross_k_.data() + (half_cross_ ? 0 : layer * per_layer);
+  bool widened = !half_cross_;
   for (size_t i = 0; i < alignment_heads_.size(); ++i) {
     if (alignment_heads_[i].first != layer) continue;
+    if (!widened) {  // this layer's half keys in f32, once (word timestamps only)
+      convert_f16_to_f32(cross_k16_.data() + layer * per_layer, cross_k_.data(), per_layer);
+      widened = true;
+    }
     const int col = alignment_heads_[i].second * d_head;
     float* out = alignment_qk_.data() + (i * alignment_max_tokens_ + offset) * static_cast<size_t>(n_audio_ctx_);
     gemm_nt(n_tokens, n_audio_ctx_, d_head, q_.data() + col, n_state_, cross_k + col, n_state_, out, n_audio_ctx_,

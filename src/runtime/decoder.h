@@ -4,6 +4,7 @@
 // on), so decode steps do not allocate.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -49,7 +50,7 @@ class Decoder {
   int n_ctx() const { return n_ctx_; }
   int max_batch() const { return max_batch_; }
   // Bytes per stored value of the cross-attention K/V cache (what a decode step streams).
-  size_t cross_kv_element_bytes() const { return sizeof(float); }
+  size_t cross_kv_element_bytes() const { return half_cross_ ? sizeof(uint16_t) : sizeof(float); }
 
  private:
   float* self_k(int layer, int seq);
@@ -59,7 +60,12 @@ class Decoder {
   const Model& model_;
   int n_ctx_, n_state_, n_vocab_, n_audio_ctx_, max_batch_;
   int n_layer_;
-  std::vector<float> cross_k_, cross_v_;  // [layer][n_audio_ctx][n_state]
+  // Cross-attention K/V [layer][n_audio_ctx][n_state]: f32, or with reduced-precision compute
+  // (ComputeType::BFloat16) IEEE half in cross_k16_/cross_v16_, cross_k_/cross_v_ then holding
+  // one layer in f32 (projection output, widened copies for many-query passes).
+  bool half_cross_ = false;
+  std::vector<float> cross_k_, cross_v_;
+  std::vector<uint16_t> cross_k16_, cross_v16_;
   std::vector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;

@@ -4,6 +4,7 @@ wisp's quantized files are decoded by the independent numpy dequantizer in
 tests/reference/ggml_reader.py and compared with the f32 weights they came from."""
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
-from wisp_testlib import make_model, run_wisp, shared_file, work_dir  # noqa: E402
+from wisp_testlib import WISP_BIN, make_model, run_wisp, shared_file, work_dir  # noqa: E402
 from ggml_reader import read_ggml  # noqa: E402  (tests/reference, on the path via wisp_testlib)
 
 TYPES = ["f32", "f16", "q8_0", "q5_0", "q5_1", "q4_0", "q4_1"]
@@ -170,3 +171,47 @@ def test_convert_errors(models, tmp_path):
         readonly.chmod(0o500)
         result = run_wisp("convert", hf, readonly / "x.bin", "--type", "q8_0")
         assert result.returncode == 1 and b"cannot write" in result.stderr
+
+
+def compute_args():
+    """float32 products where this build has the option (exact comparisons below)."""
+    help_text = run_wisp("bench", "--help").stdout.decode()
+    return ["--compute-type", "float32"] if "--compute-type" in help_text or "--compute_type" in help_text else []
+
+
+def bench_json(model, *args):
+    result = run_wisp("bench", "--model", model, "--quick", "--json", "--threads", "2", *compute_args(), *args)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("file_type", ["q8_0", "q5_0", "q4_1"])
+def test_quantized_model_equals_its_dequantized_twin(models, file_type):
+    """Quantized weights are used in place by the quantized kernels: the logits equal, bit for bit,
+    those of the f32 file holding the exactly dequantized weights (the kernels sum in the same
+    order, and the sgemm path widens to the same values)."""
+    _, _, converted = models
+    twin = work_dir("convert_bench") / f"from-{file_type}-f32.bin"
+    result = run_wisp("convert", converted[file_type], twin, "--type", "f32")
+    assert result.returncode == 0, result.stderr.decode()
+    accuracy = bench_json(converted[file_type], "--reference", twin, "--accuracy-tokens", "6")["accuracy"]
+    assert accuracy["logits_max_abs_error"] == 0
+    assert accuracy["argmax_agreements"] == accuracy["positions"]
+
+
+def peak_rss(model):
+    """`wisp bench`'s peak RSS, run through a shell that forks it: Linux keeps a process's peak RSS
+    across exec, so wisp started straight from this (large) Python process would report ours."""
+    args = [str(a) for a in ("bench", "--model", model, "--quick", "--json", "--threads", "2", *compute_args())]
+    result = subprocess.run(["sh", "-c", '"$0" "$@"; exit $?', str(WISP_BIN), *args], capture_output=True, timeout=600)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)["peak_rss_bytes"]
+
+
+def test_quantized_weights_stay_quantized_in_memory(models):
+    """Quantized matrices are not widened at load: a q8_0 model's peak RSS is below the f16
+    model's (dequantizing to f32 at load made it about twice the f16 one)."""
+    _, _, converted = models
+    rss = {t: peak_rss(converted[t]) for t in ("f16", "q8_0", "q4_0")}
+    assert rss["q8_0"] < rss["f16"], rss
+    assert rss["q4_0"] < rss["q8_0"], rss

@@ -1,0 +1,68 @@
+// Attention over a half-precision K/V cache (the decoder's cross-attention in reduced-precision
+// compute) against the f32 attention over the same values widened: both paths (few queries
+// streaming halves, many queries widening into scratch) and every instruction set.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/convert.h"
+#include "kernels/cpu_features.h"
+#include "kernels/thread_pool.h"
+
+namespace wisp {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class IsaGuard {
+ public:
+  explicit IsaGuard(Isa isa) : saved_(active_isa()) { force_isa(isa); }
+  ~IsaGuard() { force_isa(saved_); }
+
+ private:
+  Isa saved_;
+};
+
+TEST(HalfKvAttention, MatchesFloatAttentionOnWidenedValues) {
+  set_compute_threads(2);
+  const int n_kv = 1500, n_head = 6, d_head = 64, ld = n_head * d_head;
+  std::vector<uint16_t> k16(static_cast<size_t>(n_kv) * ld), v16(k16.size());
+  const std::vector<float> k_src = random_floats(k16.size(), 1), v_src = random_floats(v16.size(), 2);
+  convert_f32_to_f16(k_src.data(), k16.data(), k16.size());
+  convert_f32_to_f16(v_src.data(), v16.data(), v16.size());
+  std::vector<float> k(k16.size()), v(v16.size());
+  convert_f16_to_f32(k16.data(), k.data(), k.size());
+  convert_f16_to_f32(v16.data(), v.data(), v.size());
+  std::vector<float> k_scratch(k.size()), v_scratch(v.size());
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!cpu_supports(isa)) continue;
+    IsaGuard guard(isa);
+    for (int n_q : {1, 5, 40}) {  // 40: more than the few-query path takes
+      const std::vector<float> q = random_floats(static_cast<size_t>(n_q) * ld, 3 + n_q);
+      std::vector<float> expected(q.size()), got(q.size(), -1.0f);
+      attention(q.data(), ld, k.data(), ld, v.data(), ld, expected.data(), ld, n_q, n_kv, n_head, d_head, false, 0);
+      attention_f16_kv(q.data(), ld, k16.data(), v16.data(), ld, got.data(), ld, n_q, n_kv, n_head, d_head,
+                       k_scratch.data(), v_scratch.data());
+      double err = 0, scale = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        err = std::max(err, std::abs(static_cast<double>(got[i]) - expected[i]));
+        scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
+      }
+      EXPECT_LT(err / scale, 1e-5) << isa_name(isa) << " n_q=" << n_q;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wisp
