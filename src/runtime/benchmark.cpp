@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "kernels/ops.h"
@@ -43,7 +45,14 @@ BenchMetric summarise(std::vector<double> call_ms, int tokens_per_call) {
   return m;
 }
 
+// This process's peak resident set: VmHWM, not getrusage's ru_maxrss, which Linux carries
+// across execve (a wisp started by a large parent would report the parent's peak).
 size_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return static_cast<size_t>(std::stoull(line.substr(6))) * 1024;  // kB
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<size_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
