@@ -96,7 +96,11 @@ def main() -> int:
             continue
         key = (match["size"], match["type"], int(match["threads"]))
         engine = "wisp" if match["engine"] == "wisp.json" else "whispercpp"
-        parsed = parse_wisp(path) if engine == "wisp" else parse_whispercpp(path)
+        try:
+            parsed = parse_wisp(path) if engine == "wisp" else parse_whispercpp(path)
+        except (json.JSONDecodeError, KeyError):
+            print(f"skipping {path.name}: incomplete (a run still going, or one that failed)", file=sys.stderr)
+            continue
         for metric, value in parsed.items():
             runs[key][engine][metric].append(value)
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/convert.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
 
@@ -43,18 +44,40 @@ void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const
 
 }  // namespace
 
-void attention_f16_kv(const float* q, int ldq, const uint16_t* k, const uint16_t* v, int ld_kv, float* out, int ldo,
-                      int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch) {
-  const KernelTable& kt = kernels();
+void pack_half_keys(const float* k, int ldk, int n_kv, int n_head, int d_head, uint16_t* kt) {
+  parallel_for(n_head, [&](int h) {
+    uint16_t* head = kt + static_cast<size_t>(h) * d_head * n_kv;
+    for (int j = 0; j < n_kv; ++j) {
+      const float* key = k + static_cast<size_t>(j) * ldk + h * d_head;
+      for (int i = 0; i < d_head; ++i) head[static_cast<size_t>(i) * n_kv + j] = f32_to_f16(key[i]);
+    }
+  });
+}
+
+void unpack_half_keys(const uint16_t* kt, int n_kv, int n_head, int d_head, float* k, int ldk) {
+  parallel_for(n_head, [&](int h) {
+    const uint16_t* head = kt + static_cast<size_t>(h) * d_head * n_kv;
+    for (int j = 0; j < n_kv; ++j) {
+      float* key = k + static_cast<size_t>(j) * ldk + h * d_head;
+      for (int i = 0; i < d_head; ++i) key[i] = f16_to_f32(head[static_cast<size_t>(i) * n_kv + j]);
+    }
+  });
+}
+
+void attention_half_kv(const float* q, int ldq, const uint16_t* kt, const uint16_t* v, int ldv, float* out, int ldo,
+                       int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch) {
+  const KernelTable& kt_kernels = kernels();
+  const int width = n_head * d_head;
   if (n_q > kSmallQueries) {
+    unpack_half_keys(kt, n_kv, n_head, d_head, k_scratch, width);
     const int block = split_size(n_kv, 16, 2);
     parallel_for((n_kv + block - 1) / block, [&](int task) {
       const int r0 = task * block, r1 = std::min(n_kv, r0 + block);
-      const size_t offset = static_cast<size_t>(r0) * ld_kv;
-      kt.rows_to_f32(WeightMatrix(k + offset, MatrixType::F16, r1 - r0, ld_kv), 0, r1 - r0, k_scratch + offset);
-      kt.rows_to_f32(WeightMatrix(v + offset, MatrixType::F16, r1 - r0, ld_kv), 0, r1 - r0, v_scratch + offset);
+      for (int r = r0; r < r1; ++r) {
+        convert_f16_to_f32(v + static_cast<size_t>(r) * ldv, v_scratch + static_cast<size_t>(r) * width, width);
+      }
     });
-    attention(q, ldq, k_scratch, ld_kv, v_scratch, ld_kv, out, ldo, n_q, n_kv, n_head, d_head, false, 0);
+    attention(q, ldq, k_scratch, width, v_scratch, width, out, ldo, n_q, n_kv, n_head, d_head, false, 0);
     return;
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
@@ -67,9 +90,10 @@ void attention_f16_kv(const float* q, int ldq, const uint16_t* k, const uint16_t
       if (heap_scores.size() < static_cast<size_t>(n_kv)) heap_scores.resize(n_kv);
       scores = heap_scores.data();
     }
+    const uint16_t* head_kt = kt + static_cast<size_t>(h) * d_head * n_kv;
     for (int i = 0; i < n_q; ++i) {
-      kt.attend_query_f16(q + static_cast<size_t>(i) * ldq + col, k + col, ld_kv, v + col, ld_kv, n_kv, d_head, scale,
-                          scores, out + static_cast<size_t>(i) * ldo + col);
+      kt_kernels.attend_query_f16(q + static_cast<size_t>(i) * ldq + col, head_kt, n_kv, v + col, ldv, n_kv, d_head,
+                                  scale, scores, out + static_cast<size_t>(i) * ldo + col);
     }
   });
 }

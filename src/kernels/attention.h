@@ -13,11 +13,14 @@ namespace wisp {
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
 
-// Non-causal attention over keys/values stored as IEEE half with row stride ld_kv (the decoder's
-// cross-attention cache in reduced precision, half the bytes a decode step streams). A few
-// queries read the halves directly; more widen K and V into k_scratch/v_scratch ([n_kv][ld_kv]
-// floats each) and run attention().
-void attention_f16_kv(const float* q, int ldq, const uint16_t* k, const uint16_t* v, int ld_kv, float* out, int ldo,
-                      int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch);
+// The decoder's cross-attention cache in half precision (reduced-precision compute: half the
+// bytes a decode step streams). Keys are stored transposed per head, kt = [n_head][d_head][n_kv],
+// so that a query's scores are axpy's over contiguous keys; values are [n_kv][ldv].
+void pack_half_keys(const float* k, int ldk, int n_kv, int n_head, int d_head, uint16_t* kt);
+void unpack_half_keys(const uint16_t* kt, int n_kv, int n_head, int d_head, float* k, int ldk);
+// Non-causal attention over such a cache. A few queries read the halves directly; more widen K
+// and V into k_scratch/v_scratch ([n_kv][n_head*d_head] floats each) and run attention().
+void attention_half_kv(const float* q, int ldq, const uint16_t* kt, const uint16_t* v, int ldv, float* out, int ldo,
+                       int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch);
 
 }  // namespace wisp

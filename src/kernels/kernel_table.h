@@ -31,8 +31,9 @@ struct KernelTable {
   // out = softmax(scale * K q) V. `scores` is scratch of n_visible floats.
   void (*attend_query)(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
                        float scale, float* scores, float* out);
-  // The same with keys/values stored as IEEE half (the cross-attention cache in reduced precision).
-  void (*attend_query_f16)(const float* q, const uint16_t* k, int ldk, const uint16_t* v, int ldv, int n_visible,
+  // The same over a half-precision cache (the cross-attention K/V in reduced precision): keys as
+  // this head's K^T [d_head][n_visible] with row stride ldkt, values [n_visible][d_head] (ldv).
+  void (*attend_query_f16)(const float* q, const uint16_t* kt, int ldkt, const uint16_t* v, int ldv, int n_visible,
                            int d_head, float scale, float* scores, float* out);
 };
 

@@ -172,6 +172,33 @@ void gemv_block(const float* x, int ldx, const WeightMatrix& w, int j, const flo
   constexpr size_t kElement = T == MatrixType::F32 ? 4 : 2;
   const char* ahead = static_cast<const char*>(w.data) + (row0 + static_cast<size_t>(4 * C) * k) * kElement;
   const bool prefetch = j + 5 * C <= w.rows;
+  if constexpr (R == 1) {
+    // One activation row (a decode step): each weight row is read start to end, a purely
+    // sequential stream, with four accumulators to hide the FMA latency.
+    constexpr int kUnroll = 4;
+    constexpr size_t kChunkBytes = static_cast<size_t>(kUnroll) * W * kElement;
+    for (int c = 0; c < C; ++c) {
+      const size_t base = row0 + static_cast<size_t>(c) * k;
+      const char* row_ahead = ahead + static_cast<size_t>(c) * k * kElement;
+      V part[kUnroll];
+      for (int u = 0; u < kUnroll; ++u) part[u] = S::zero();
+      int i = 0;
+      for (; i + kUnroll * W <= vec_end; i += kUnroll * W) {
+        if (prefetch) {
+          for (size_t line = 0; line < kChunkBytes; line += 64) S::prefetch(row_ahead + i * kElement + line);
+        }
+        for (int u = 0; u < kUnroll; ++u) {
+          part[u] = S::fma(S::load(x + i + u * W), S::template load_weight<T>(w.data, base + i + u * W), part[u]);
+        }
+      }
+      for (; i < vec_end; i += W) part[0] = S::fma(S::load(x + i), S::template load_weight<T>(w.data, base + i), part[0]);
+      float sum = S::reduce_add(S::add(S::add(part[0], part[1]), S::add(part[2], part[3])));
+      for (int t = vec_end; t < k; ++t) sum += x[t] * load_weight_scalar<T>(w.data, base + t);
+      float& out = y[j + c];
+      out = (accumulate ? out : 0.0f) + (sum + (bias ? bias[j + c] : 0.0f));
+    }
+    return;
+  }
   for (int i = 0; i < vec_end; i += W) {
     if (prefetch && (i * kElement) % 64 == 0) {
       for (int c = 0; c < C; ++c) S::prefetch(ahead + (static_cast<size_t>(c) * k + i) * kElement);
@@ -283,38 +310,27 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
   }
 }
 
-// One query against keys/values stored as T (f32, or f16 for the cross-attention cache of
-// reduced-precision compute), widened as they stream by.
+// out[0, d_head) = sum_j p[j] v[j], values stored as T and widened as they stream by.
 template <class S, MatrixType T>
-void attend_query_typed(const float* q, const void* k, int ldk, const void* v, int ldv, int n_visible, int d_head,
-                        float scale, float* scores, float* out) {
+void weighted_values(const float* p, const void* v, int ldv, int n, int d_head, float* out) {
   using V = typename S::V;
   constexpr int W = S::kWidth;
   constexpr int kChunk = 4;  // output vectors kept in registers while the values stream by
   const int vec_end = d_head / W * W;
-  for (int j = 0; j < n_visible; ++j) {
-    const size_t kj = static_cast<size_t>(j) * ldk;
-    V acc = S::zero();
-    for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::template load_weight<T>(k, kj + i), acc);
-    float dot = S::reduce_add(acc);
-    for (int i = vec_end; i < d_head; ++i) dot += q[i] * load_weight_scalar<T>(k, kj + i);
-    scores[j] = dot * scale;
-  }
-  softmax_impl<S>(scores, n_visible, n_visible);
   for (int i0 = 0; i0 < vec_end; i0 += kChunk * W) {
     const int n_vec = std::min(kChunk, (vec_end - i0) / W);
     V acc[kChunk];
     for (int c = 0; c < kChunk; ++c) acc[c] = S::zero();
-    for (int j = 0; j < n_visible; ++j) {
-      const V p = S::set1(scores[j]);
+    for (int j = 0; j < n; ++j) {
+      const V pj = S::set1(p[j]);
       const size_t vj = static_cast<size_t>(j) * ldv + i0;
-      for (int c = 0; c < n_vec; ++c) acc[c] = S::fma(p, S::template load_weight<T>(v, vj + c * W), acc[c]);
+      for (int c = 0; c < n_vec; ++c) acc[c] = S::fma(pj, S::template load_weight<T>(v, vj + c * W), acc[c]);
     }
     for (int c = 0; c < n_vec; ++c) S::store(out + i0 + c * W, acc[c]);
   }
   for (int i = vec_end; i < d_head; ++i) {
     float sum = 0.0f;
-    for (int j = 0; j < n_visible; ++j) sum += scores[j] * load_weight_scalar<T>(v, static_cast<size_t>(j) * ldv + i);
+    for (int j = 0; j < n; ++j) sum += p[j] * load_weight_scalar<T>(v, static_cast<size_t>(j) * ldv + i);
     out[i] = sum;
   }
 }
@@ -322,13 +338,42 @@ void attend_query_typed(const float* q, const void* k, int ldk, const void* v, i
 template <class S>
 void attend_query_impl(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
                        float scale, float* scores, float* out) {
-  attend_query_typed<S, MatrixType::F32>(q, k, ldk, v, ldv, n_visible, d_head, scale, scores, out);
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  const int vec_end = d_head / W * W;
+  for (int j = 0; j < n_visible; ++j) {
+    const float* kj = k + static_cast<size_t>(j) * ldk;
+    V acc = S::zero();
+    for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::load(kj + i), acc);
+    float dot = S::reduce_add(acc);
+    for (int i = vec_end; i < d_head; ++i) dot += q[i] * kj[i];
+    scores[j] = dot * scale;
+  }
+  softmax_impl<S>(scores, n_visible, n_visible);
+  weighted_values<S, MatrixType::F32>(scores, v, ldv, n_visible, d_head, out);
 }
 
+// Keys as K^T of one head in IEEE half ([d_head][n_visible], row stride ldkt): the scores are
+// d_head axpy's over contiguous keys, with no per-key horizontal sums.
 template <class S>
-void attend_query_f16_impl(const float* q, const uint16_t* k, int ldk, const uint16_t* v, int ldv, int n_visible,
+void attend_query_f16_impl(const float* q, const uint16_t* kt, int ldkt, const uint16_t* v, int ldv, int n_visible,
                            int d_head, float scale, float* scores, float* out) {
-  attend_query_typed<S, MatrixType::F16>(q, k, ldk, v, ldv, n_visible, d_head, scale, scores, out);
+  constexpr int W = S::kWidth;
+  const int vec_end = n_visible / W * W;
+  std::fill(scores, scores + n_visible, 0.0f);
+  for (int i = 0; i < d_head; ++i) {
+    const typename S::V qi = S::set1(q[i]);
+    const uint16_t* row = kt + static_cast<size_t>(i) * ldkt;
+    for (int j = 0; j < vec_end; j += W) {
+      S::store(scores + j, S::fma(qi, S::template load_weight<MatrixType::F16>(row, j), S::load(scores + j)));
+    }
+    for (int j = vec_end; j < n_visible; ++j) scores[j] += q[i] * load_weight_scalar<MatrixType::F16>(row, j);
+  }
+  const typename S::V scale_v = S::set1(scale);
+  for (int j = 0; j < vec_end; j += W) S::store(scores + j, S::mul(S::load(scores + j), scale_v));
+  for (int j = vec_end; j < n_visible; ++j) scores[j] *= scale;
+  softmax_impl<S>(scores, n_visible, n_visible);
+  weighted_values<S, MatrixType::F16>(scores, v, ldv, n_visible, d_head, out);
 }
 
 template <class S>

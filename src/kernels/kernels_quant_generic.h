@@ -31,12 +31,75 @@ inline void gemv_quant_slices(const float* x, int ldx, const uint8_t* const* blo
   }
 }
 
+// One block of one weight row against one activation row, for the single-row path: its slices
+// go to part[(Base + slice) % 4] (part[0] in the tail), the order of gemv_block's R == 1 path
+// (vector v in part[v % 4], the vectors after the last full group of four in part[0]), so
+// quantized and f32 matrices still sum identically. Indexes are compile-time: the accumulators
+// stay in registers.
+template <class S, MatrixType T, int Base, bool Tail, int Slice = 0>
+inline void gemv_quant_row_block(const float* x, const uint8_t* block, typename S::V (&part)[4]) {
+  constexpr int u = Tail ? 0 : (Base + Slice) % 4;
+  part[u] = S::fma(S::load(x + Slice * S::kWidth), S::template load_quant<T, Slice>(block), part[u]);
+  if constexpr ((Slice + 1) * S::kWidth < kMatrixQuantBlock) {
+    gemv_quant_row_block<S, T, Base, Tail, Slice + 1>(x, block, part);
+  }
+}
+
+// One activation row (a decode step) against C weight rows, each read start to end: a purely
+// sequential stream, four accumulators to hide the FMA latency.
+template <class S, MatrixType T, int C>
+void gemv_block_quant_single(const float* x, const WeightMatrix& w, int j, const float* bias, bool accumulate,
+                             float* y) {
+  using V = typename S::V;
+  constexpr size_t kBlockBytes = quant_block_bytes(T);
+  constexpr int kVectorsPerBlock = kMatrixQuantBlock / S::kWidth;
+  static_assert(kVectorsPerBlock == 1 || kVectorsPerBlock == 2 || kVectorsPerBlock == 4);
+  constexpr int kGroup = kVectorsPerBlock >= 4 ? 1 : 4 / kVectorsPerBlock;  // blocks per 4 vectors
+  const int n_blocks = w.cols / kMatrixQuantBlock;
+  const size_t stride = w.row_bytes;
+  const bool prefetch = j + 5 * C <= w.rows;
+  for (int c = 0; c < C; ++c) {
+    const uint8_t* row = w.row_data(j + c);
+    const uint8_t* ahead = row + static_cast<size_t>(4 * C) * stride;
+    V part[4] = {S::zero(), S::zero(), S::zero(), S::zero()};
+    int blk = 0;
+    for (; blk + kGroup <= n_blocks; blk += kGroup) {
+      const size_t offset = static_cast<size_t>(blk) * kBlockBytes;
+      if (prefetch) {
+        for (size_t line = 0; line < kGroup * kBlockBytes; line += 64) {
+          S::prefetch(reinterpret_cast<const char*>(ahead + offset + line));
+        }
+      }
+      const float* xb = x + static_cast<size_t>(blk) * kMatrixQuantBlock;
+      gemv_quant_row_block<S, T, 0, false>(xb, row + offset, part);
+      if constexpr (kGroup >= 2) {
+        gemv_quant_row_block<S, T, kVectorsPerBlock, false>(xb + kMatrixQuantBlock, row + offset + kBlockBytes, part);
+      }
+      if constexpr (kGroup >= 4) {
+        gemv_quant_row_block<S, T, 2, false>(xb + 2 * kMatrixQuantBlock, row + offset + 2 * kBlockBytes, part);
+        gemv_quant_row_block<S, T, 3, false>(xb + 3 * kMatrixQuantBlock, row + offset + 3 * kBlockBytes, part);
+      }
+    }
+    for (; blk < n_blocks; ++blk) {
+      gemv_quant_row_block<S, T, 0, true>(x + static_cast<size_t>(blk) * kMatrixQuantBlock,
+                                          row + static_cast<size_t>(blk) * kBlockBytes, part);
+    }
+    const float sum = S::reduce_add(S::add(S::add(part[0], part[1]), S::add(part[2], part[3])));
+    float& out = y[j + c];
+    out = (accumulate ? out : 0.0f) + (sum + (bias ? bias[j + c] : 0.0f));
+  }
+}
+
 // R rows of x against C consecutive quantized weight rows starting at j. The products are summed
 // in the same order as the f32 path, so a quantized matrix and its exact f32 dequantization give
 // bit-identical results.
 template <class S, MatrixType T, int R, int C>
 void gemv_block_quant(const float* x, int ldx, const WeightMatrix& w, int j, const float* bias, bool accumulate,
                       float* y, int ldy) {
+  if constexpr (R == 1) {
+    gemv_block_quant_single<S, T, C>(x, w, j, bias, accumulate, y);
+    return;
+  }
   using V = typename S::V;
   constexpr size_t kBlockBytes = quant_block_bytes(T);
   const int n_blocks = w.cols / kMatrixQuantBlock;

@@ -87,11 +87,11 @@ void attend_query(const float* q, const float* k, int ldk, const float* v, int l
   }
 }
 
-void attend_query_f16(const float* q, const uint16_t* k, int ldk, const uint16_t* v, int ldv, int n_visible,
+void attend_query_f16(const float* q, const uint16_t* kt, int ldkt, const uint16_t* v, int ldv, int n_visible,
                       int d_head, float scale, float* scores, float* out) {
   for (int j = 0; j < n_visible; ++j) {
     double dot = 0.0;
-    for (int i = 0; i < d_head; ++i) dot += static_cast<double>(q[i]) * fp16_to_fp32(k[static_cast<size_t>(j) * ldk + i]);
+    for (int i = 0; i < d_head; ++i) dot += static_cast<double>(q[i]) * fp16_to_fp32(kt[static_cast<size_t>(i) * ldkt + j]);
     scores[j] = static_cast<float>(dot) * scale;
   }
   softmax(scores, n_visible, n_visible);

@@ -58,6 +58,7 @@ void Decoder::set_audio_features(const float* audio_features) {
   const ModelWeights& w = model_.weights();
   const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
   const Bf16Weights* bf16 = model_.bf16_weights();
+  const int n_head = model_.dims().n_text_head;
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
     if (bf16 != nullptr) {  // 1500 rows: compute bound, like the encoder
@@ -66,11 +67,11 @@ void Decoder::set_audio_features(const float* audio_features) {
       linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
       linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
       if (half_cross_) {
+        pack_half_keys(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_k16_.data() + l * per_layer);
         const int block = split_size(static_cast<int>(per_layer), 4096, 1);
         parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
           const size_t begin = static_cast<size_t>(task) * block;
           const size_t n = std::min<size_t>(block, per_layer - begin);
-          convert_f32_to_f16(k + begin, cross_k16_.data() + l * per_layer + begin, n);
           convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
         });
       }
@@ -128,9 +129,9 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data());
     if (half_cross_) {
-      attention_f16_kv(q_.data(), d, cross_k16_.data() + l * cross_per_layer, cross_v16_.data() + l * cross_per_layer,
-                       d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, cross_k_.data(),
-                       cross_v_.data());
+      attention_half_kv(q_.data(), d, cross_k16_.data() + l * cross_per_layer, cross_v16_.data() + l * cross_per_layer,
+                        d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, cross_k_.data(),
+                        cross_v_.data());
     } else {
       attention(q_.data(), d, cross_k_.data() + l * cross_per_layer, d, cross_v_.data() + l * cross_per_layer,
                 d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0);
@@ -193,7 +194,8 @@ void Decoder::capture_cross_scores(int layer, int n_tokens, int offset, int d_he
   for (size_t i = 0; i < alignment_heads_.size(); ++i) {
     if (alignment_heads_[i].first != layer) continue;
     if (!widened) {  // this layer's half keys in f32, once (word timestamps only)
-      convert_f16_to_f32(cross_k16_.data() + layer * per_layer, cross_k_.data(), per_layer);
+      unpack_half_keys(cross_k16_.data() + layer * per_layer, n_audio_ctx_, model_.dims().n_text_head, d_head,
+                       cross_k_.data(), n_state_);
       widened = true;
     }
     const int col = alignment_heads_[i].second * d_head;

@@ -61,8 +61,9 @@ class Decoder {
   int n_ctx_, n_state_, n_vocab_, n_audio_ctx_, max_batch_;
   int n_layer_;
   // Cross-attention K/V [layer][n_audio_ctx][n_state]: f32, or with reduced-precision compute
-  // (ComputeType::BFloat16) IEEE half in cross_k16_/cross_v16_, cross_k_/cross_v_ then holding
-  // one layer in f32 (projection output, widened copies for many-query passes).
+  // (ComputeType::BFloat16) IEEE half in cross_k16_ (per layer transposed per head, see
+  // pack_half_keys) and cross_v16_, cross_k_/cross_v_ then holding one layer in f32 (projection
+  // output, widened copies for many-query passes).
   bool half_cross_ = false;
   std::vector<float> cross_k_, cross_v_;
   std::vector<uint16_t> cross_k16_, cross_v16_;
