@@ -113,10 +113,15 @@ if [[ "$E2E" == 1 ]]; then
   if [[ ! -f "$audio" ]]; then
     log "making $audio from $SHARED/audio"
     list="$DIR/clips.txt"; : >"$list"
-    for clip in "$SHARED"/audio/*; do echo "file '$clip'" >>"$list"; done
-    # Loop the clip list until 600 s; whisper-cli wants 16 kHz mono 16-bit WAV.
-    ffmpeg -loglevel error -y -stream_loop -1 -f concat -safe 0 -i "$list" -t 600 -ar 16000 -ac 1 \
-      -c:a pcm_s16le "$audio"
+    # The clip list repeated past 600 s (the concat demuxer does not loop), cut at 600 s;
+    # whisper-cli wants 16 kHz mono 16-bit WAV.
+    for _ in $(seq 20); do
+      for clip in "$SHARED"/audio/*; do echo "file '$clip'" >>"$list"; done
+    done
+    ffmpeg -loglevel error -y -f concat -safe 0 -i "$list" -t 600 -ar 16000 -ac 1 -c:a pcm_s16le "$audio"
+    duration="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$audio")"
+    awk -v d="$duration" 'BEGIN { exit !(d >= 599) }' ||
+      { echo "error: $audio is only ${duration}s long, not 600 s" >&2; rm -f "$audio"; exit 1; }
   fi
   model="$(model_file "$E2E_SIZE" "$E2E_TYPE")"
   # Temperature fallback off in both: random-weight models fail the compression-ratio gate in

@@ -51,6 +51,18 @@ uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
 }
 
+namespace {
+
+// Half-precision weights are used in place in model files, at any byte offset (ggml does not
+// align tensor data): every scalar read goes through memcpy.
+uint16_t load_u16(const uint16_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
 void convert_f16_to_f32(const uint16_t* src, float* dst, size_t n) {
   size_t i = 0;
 #if defined(__F16C__)
@@ -59,12 +71,12 @@ void convert_f16_to_f32(const uint16_t* src, float* dst, size_t n) {
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
   }
 #endif
-  for (; i < n; ++i) dst[i] = f16_to_f32(src[i]);
+  for (; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + i));
 }
 
 void convert_bf16_to_f32(const uint16_t* src, float* dst, size_t n) {
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
+    const uint32_t bits = static_cast<uint32_t>(load_u16(src + i)) << 16;
     std::memcpy(dst + i, &bits, sizeof(float));
   }
 }

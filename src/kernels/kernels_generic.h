@@ -16,7 +16,8 @@ float load_weight_scalar(const void* base, size_t index) {
   if constexpr (T == MatrixType::F32) {
     return static_cast<const float*>(base)[index];
   } else {
-    const uint16_t bits = static_cast<const uint16_t*>(base)[index];
+    uint16_t bits;  // weights sit at any byte offset of the model file
+    std::memcpy(&bits, static_cast<const unsigned char*>(base) + 2 * index, sizeof bits);
     if constexpr (T == MatrixType::F16) return _cvtsh_ss(bits);
     const uint32_t wide = static_cast<uint32_t>(bits) << 16;
     float f;

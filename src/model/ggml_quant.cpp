@@ -307,13 +307,21 @@ void ggml_decode(GgmlType type, const void* src, float* dst, int64_t n) {
   switch (type) {
     case GgmlType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
     case GgmlType::F16: {
-      const auto* in = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(in[i]);
+      const auto* in = static_cast<const unsigned char*>(src);  // any byte offset
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, in + 2 * i, sizeof h);
+        dst[i] = fp16_to_fp32(h);
+      }
       break;
     }
     case GgmlType::BF16: {
-      const auto* in = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = bits_float(static_cast<uint32_t>(in[i]) << 16);
+      const auto* in = static_cast<const unsigned char*>(src);
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, in + 2 * i, sizeof h);
+        dst[i] = bits_float(static_cast<uint32_t>(h) << 16);
+      }
       break;
     }
     case GgmlType::Q4_0: dequantize_row_q4_0(static_cast<const BlockQ4_0*>(src), dst, n); break;

@@ -69,20 +69,14 @@ WeightMatrix ModelWeights::matrix(const std::string& name, int rows, int cols) {
   const RawTensor& t = checked(name, {rows, cols});
   const MatrixType type = matrix_type(t.type);
   if (type == MatrixType::F32) return WeightMatrix(as_f32(t), type, rows, cols);
-  // Quantized blocks are packed (alignment 1) and read in place at any offset, as in whisper.cpp.
-  if (is_quantized(type) || reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) == 0) {
-    if (is_quantized(type) && cols % kMatrixQuantBlock != 0) {
-      throw Error(t.file + ": quantized tensor '" + name + "' has rows of " + std::to_string(cols) +
-                  " values, not a multiple of 32");
-    }
-    return WeightMatrix(t.data, type, rows, cols);  // used in place, from the mapping
+  // Half-precision and quantized matrices are read in place at any byte offset (ggml files do
+  // not align tensor data; the kernels use unaligned loads and memcpy for scalars), as in
+  // whisper.cpp: no copy, so the weights are resident once.
+  if (is_quantized(type) && cols % kMatrixQuantBlock != 0) {
+    throw Error(t.file + ": quantized tensor '" + name + "' has rows of " + std::to_string(cols) +
+                " values, not a multiple of 32");
   }
-  const size_t n = static_cast<size_t>(t.numel());
-  auto buffer = std::make_unique<uint16_t[]>(n);
-  std::memcpy(buffer.get(), t.data, n * sizeof(uint16_t));
-  const WeightMatrix m(buffer.get(), type, rows, cols);
-  realigned_.push_back(std::move(buffer));
-  return m;
+  return WeightMatrix(t.data, type, rows, cols);  // used in place, from the mapping
 }
 
 const float* ModelWeights::tensor(const std::string& name, std::vector<int64_t> expected_shape) {

@@ -1,7 +1,7 @@
 // The model's parameters in the form the runtime computes with, checked against the model's
 // dimensions. Matrices (linear weights, token embedding) keep the file's precision (f32, f16, bf16
-// or ggml's q8_0/q5_0/q5_1/q4_0/q4_1 blocks) and stay in the memory-mapped file (f16/bf16 only
-// where aligned): the kernels widen or dequantize them on the fly. Vectors, convolutions and
+// or ggml's q8_0/q5_0/q5_1/q4_0/q4_1 blocks) and stay in the memory-mapped file at whatever byte
+// offset it gives them: the kernels widen or dequantize them on the fly. Vectors, convolutions and
 // positional embeddings are float32 (converted once at load).
 #pragma once
 
@@ -85,7 +85,6 @@ class ModelWeights {
 
   RawTensorSet raw_;
   std::vector<std::unique_ptr<float[]>> converted_;
-  std::vector<std::unique_ptr<uint16_t[]>> realigned_;  // f16/bf16 matrices at odd file offsets
   WeightType stored_type_ = WeightType::F32;
   size_t bytes_ = 0;
 };

@@ -25,7 +25,10 @@ Decoder::Decoder(const Model& model, int max_batch)
       max_batch_(max_batch),
       n_layer_(model.dims().n_text_layer) {
   const size_t d = n_state_;
-  const size_t rows = static_cast<size_t>(max_batch_) * n_ctx_;  // a whole prompt per sequence
+  // Rows of one forward: a whole prompt of one sequence, or one token of every sequence (every
+  // caller runs prompts as batch 1, then copies the cache to the group).
+  const size_t rows = static_cast<size_t>(std::max(max_batch_, n_ctx_));
+  row_capacity_ = static_cast<int>(rows);
   const size_t ffn = model.weights().decoder_blocks.empty()
                          ? 4 * d
                          : static_cast<size_t>(model.weights().decoder_blocks[0].fc1.out);
@@ -89,6 +92,10 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
   if (n_tokens < 1 || offset < 0 || offset + n_tokens > n_ctx_) {
     throw Error("decoder context overflow: " + std::to_string(offset + n_tokens) +
                 " tokens exceed the model's text context of " + std::to_string(n_ctx_));
+  }
+  if (batch * n_tokens > row_capacity_) {
+    throw Error("decoder forward of " + std::to_string(batch) + " sequences x " + std::to_string(n_tokens) +
+                " tokens exceeds its " + std::to_string(row_capacity_) + " rows: run prompts one sequence at a time");
   }
   const ModelWeights& w = model_.weights();
   const int d = n_state_;

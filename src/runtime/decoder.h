@@ -60,6 +60,7 @@ class Decoder {
   const Model& model_;
   int n_ctx_, n_state_, n_vocab_, n_audio_ctx_, max_batch_;
   int n_layer_;
+  int row_capacity_ = 0;  // batch * n_tokens a forward can take
   // Cross-attention K/V [layer][n_audio_ctx][n_state]: f32, or with reduced-precision compute
   // (ComputeType::BFloat16) IEEE half in cross_k16_ (per layer transposed per head, see
   // pack_half_keys) and cross_v16_, cross_k_/cross_v_ then holding one layer in f32 (projection

@@ -21,15 +21,17 @@ Encoder::Encoder(const Model& model)
   const size_t ffn = model.weights().encoder_blocks.empty()
                          ? 4 * d
                          : static_cast<size_t>(model.weights().encoder_blocks[0].fc1.out);
-  columns_.resize(std::max(frames * n_mels_ * 3, n_ctx_ * d * 3));
+  const size_t n = static_cast<size_t>(n_ctx_) * d;
   conv1_out_.resize(frames * d);
-  x_.resize(n_ctx_ * d);
-  h_.resize(n_ctx_ * d);
-  q_.resize(n_ctx_ * d);
-  k_.resize(n_ctx_ * d);
-  v_.resize(n_ctx_ * d);
-  attn_.resize(n_ctx_ * d);
-  mlp_.resize(n_ctx_ * ffn);
+  x_.resize(n);
+  h_.resize(n);
+  work_.resize(std::max({frames * n_mels_ * 3, n * 3, 4 * n, n_ctx_ * ffn}));
+  columns_ = work_.data();
+  q_ = work_.data();
+  k_ = q_ + n;
+  v_ = k_ + n;
+  attn_ = v_ + n;
+  mlp_ = work_.data();
 }
 
 // A kernel-3, padding-1 convolution over time as one GEMM: rows of `columns` hold, for each
@@ -83,10 +85,10 @@ const float* Encoder::forward(const float* mel) {
   const size_t n = static_cast<size_t>(n_ctx_) * d;
 
   conv1d_k3([&](int c, int t) { return mel[static_cast<size_t>(c) * frames + t]; }, n_mels_, frames, 1,
-            w.conv1, bf16 ? &bf16->conv[0] : nullptr, columns_.data(), conv1_out_.data());
+            w.conv1, bf16 ? &bf16->conv[0] : nullptr, columns_, conv1_out_.data());
   const float* c1 = conv1_out_.data();
   conv1d_k3([&](int c, int t) { return c1[static_cast<size_t>(t) * d + c]; }, d, frames, 2, w.conv2,
-            bf16 ? &bf16->conv[1] : nullptr, columns_.data(), x_.data());
+            bf16 ? &bf16->conv[1] : nullptr, columns_, x_.data());
   add_inplace(x_.data(), w.encoder_positions, n);
 
   const int n_head = model_.dims().n_audio_head;
@@ -95,20 +97,20 @@ const float* Encoder::forward(const float* mel) {
     const EncoderBlockWeights& b = w.encoder_blocks[l];
     const Bf16EncoderBlock* p = bf16 ? &bf16->encoder_blocks[l] : nullptr;
     layer_norm(x_.data(), n_ctx_, d, b.attn_ln.gamma, b.attn_ln.beta, h_.data());
-    project(h_.data(), n_ctx_, b.attn.query, p ? &p->query : nullptr, q_.data());
-    project(h_.data(), n_ctx_, b.attn.key, p ? &p->key : nullptr, k_.data());
-    project(h_.data(), n_ctx_, b.attn.value, p ? &p->value : nullptr, v_.data());
+    project(h_.data(), n_ctx_, b.attn.query, p ? &p->query : nullptr, q_);
+    project(h_.data(), n_ctx_, b.attn.key, p ? &p->key : nullptr, k_);
+    project(h_.data(), n_ctx_, b.attn.value, p ? &p->value : nullptr, v_);
     if (p != nullptr) {
-      attention_bf16(q_.data(), d, k_.data(), d, v_.data(), d, attn_.data(), d, n_ctx_, n_ctx_, n_head, d_head);
+      attention_bf16(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head);
     } else {
-      attention(q_.data(), d, k_.data(), d, v_.data(), d, attn_.data(), d, n_ctx_, n_ctx_, n_head, d_head,
+      attention(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head,
                 /*causal=*/false, 0);
     }
-    project(attn_.data(), n_ctx_, b.attn.out, p ? &p->out : nullptr, x_.data(), Epilogue::Accumulate);
+    project(attn_, n_ctx_, b.attn.out, p ? &p->out : nullptr, x_.data(), Epilogue::Accumulate);
 
     layer_norm(x_.data(), n_ctx_, d, b.mlp_ln.gamma, b.mlp_ln.beta, h_.data());
-    project(h_.data(), n_ctx_, b.fc1, p ? &p->fc1 : nullptr, mlp_.data(), Epilogue::Gelu);
-    project(mlp_.data(), n_ctx_, b.fc2, p ? &p->fc2 : nullptr, x_.data(), Epilogue::Accumulate);
+    project(h_.data(), n_ctx_, b.fc1, p ? &p->fc1 : nullptr, mlp_, Epilogue::Gelu);
+    project(mlp_, n_ctx_, b.fc2, p ? &p->fc2 : nullptr, x_.data(), Epilogue::Accumulate);
   }
   layer_norm(x_.data(), n_ctx_, d, w.encoder_ln.gamma, w.encoder_ln.beta, h_.data());
   return h_.data();

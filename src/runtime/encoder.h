@@ -11,6 +11,8 @@ namespace wisp {
 class Encoder {
  public:
   explicit Encoder(const Model& model);
+  Encoder(const Encoder&) = delete;  // work pointers point into its own buffer
+  Encoder& operator=(const Encoder&) = delete;
 
   // mel: [n_mels][2 * n_audio_ctx] (one 30 s window). Returns [n_audio_ctx][n_audio_state],
   // valid until the next call.
@@ -22,9 +24,12 @@ class Encoder {
  private:
   const Model& model_;
   int n_ctx_, n_state_, n_mels_;
-  std::vector<float> columns_;  // im2col rows of the convolutions
   std::vector<float> conv1_out_;  // [2 * n_ctx][n_state]
-  std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_;
+  std::vector<float> x_, h_;      // residual stream, normalised input of each sub-block
+  // One work area for what is never live at the same time: the convolutions' im2col rows, then
+  // per block q/k/v/attention output, then the MLP's hidden layer (which reuses q..attn).
+  std::vector<float> work_;
+  float *columns_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *attn_ = nullptr, *mlp_ = nullptr;
 };
 
 }  // namespace wisp
