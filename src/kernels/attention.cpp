@@ -17,23 +17,33 @@ constexpr int kQueryBlock = 64;
 // Up to this many queries (decode steps), a head runs one query at a time on the vector
 // kernel: GEMM calls would spend more time packing K and V than multiplying.
 constexpr int kSmallQueries = 8;
-// Keys whose scores fit the few-query path's stack buffer (16 KB).
-constexpr int kStackKeys = 4096;
+// One query's scores over n_kv keys, for the few-query paths: on the stack up to 4096 keys
+// (Whisper attends over at most 1500), so that a decode step never allocates, whichever thread
+// takes which head; beyond that in per-thread memory.
+class ScoreRow {
+ public:
+  explicit ScoreRow(int n_kv) : data_(stack_) {
+    if (n_kv > kStackKeys) {
+      thread_local std::vector<float> heap;
+      if (heap.size() < static_cast<size_t>(n_kv)) heap.resize(n_kv);
+      data_ = heap.data();
+    }
+  }
+  float* data() { return data_; }
+
+ private:
+  static constexpr int kStackKeys = 4096;
+  float stack_[kStackKeys];
+  float* data_;
+};
 
 void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const float* k, int ldk, const float* v,
                            int ldv, float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, bool causal,
                            int q_offset, float scale) {
   parallel_for(n_head, [&](int h) {
     const int col = h * d_head;
-    // Scores on the stack (Whisper attends over at most 1500 keys): a decode step must not
-    // allocate, whichever thread takes which head.
-    float stack_scores[kStackKeys];
-    thread_local std::vector<float> heap_scores;
-    float* scores = stack_scores;
-    if (n_kv > kStackKeys) {
-      if (heap_scores.size() < static_cast<size_t>(n_kv)) heap_scores.resize(n_kv);
-      scores = heap_scores.data();
-    }
+    ScoreRow score_row(n_kv);
+    float* scores = score_row.data();
     for (int i = 0; i < n_q; ++i) {
       const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
       kt.attend_query(q + static_cast<size_t>(i) * ldq + col, k + col, ldk, v + col, ldv, n_visible, d_head, scale,
@@ -83,13 +93,8 @@ void attention_half_kv(const float* q, int ldq, const uint16_t* kt, const uint16
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   parallel_for(n_head, [&](int h) {
     const int col = h * d_head;
-    float stack_scores[kStackKeys];
-    thread_local std::vector<float> heap_scores;
-    float* scores = stack_scores;
-    if (n_kv > kStackKeys) {
-      if (heap_scores.size() < static_cast<size_t>(n_kv)) heap_scores.resize(n_kv);
-      scores = heap_scores.data();
-    }
+    ScoreRow score_row(n_kv);
+    float* scores = score_row.data();
     const uint16_t* head_kt = kt + static_cast<size_t>(h) * d_head * n_kv;
     for (int i = 0; i < n_q; ++i) {
       kt_kernels.attend_query_f16(q + static_cast<size_t>(i) * ldq + col, head_kt, n_kv, v + col, ldv, n_kv, d_head,

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_test_support.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/cpu_features.h"
@@ -17,13 +18,7 @@
 namespace wisp {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+std::vector<float> random_floats(size_t n, uint32_t seed) { return test::random_floats(n, 1.0f, seed); }
 
 class IsaGuard {
  public:

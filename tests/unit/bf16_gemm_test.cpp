@@ -12,19 +12,14 @@
 #include <random>
 #include <vector>
 
+#include "kernel_test_support.h"
 #include "kernels/bf16_gemm.h"
 #include "kernels/thread_pool.h"
 
 namespace wisp {
 namespace {
 
-std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::random_floats;
 
 // The value the bf16 conversion keeps (round to nearest even), back as f32.
 double bf16_value(float x) {

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_test_support.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/cpu_features.h"
@@ -22,13 +23,7 @@
 namespace wisp {
 namespace {
 
-std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::random_floats;
 
 std::vector<uint16_t> to_f16(const std::vector<float>& v) {
   std::vector<uint16_t> h(v.size());
@@ -64,16 +59,7 @@ std::vector<Isa> simd_isas() {
   return isas;
 }
 
-// Restores the default instruction set and thread count after each test.
-class KernelsTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    force_isa(saved_isa_);
-    set_compute_threads(saved_threads_);
-  }
-  Isa saved_isa_ = active_isa();
-  int saved_threads_ = compute_threads();
-};
+class KernelsTest : public test::RestoresIsaAndThreads {};
 
 TEST(ConvertTest, F16RoundTripAndRounding) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);

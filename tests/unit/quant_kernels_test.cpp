@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_test_support.h"
 #include "kernels/cpu_features.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
@@ -28,13 +29,7 @@ constexpr QuantCase kQuantTypes[] = {{MatrixType::Q8_0, GgmlType::Q8_0},
                                      {MatrixType::Q4_0, GgmlType::Q4_0},
                                      {MatrixType::Q4_1, GgmlType::Q4_1}};
 
-std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::random_floats;
 
 std::vector<Isa> all_isas() {
   std::vector<Isa> isas = {Isa::Scalar};
@@ -133,15 +128,7 @@ TEST(QuantKernelsTest, GemvMatchesDequantizedDoubleDot) {
   }
 }
 
-class QuantLinearTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    force_isa(saved_isa_);
-    set_compute_threads(saved_threads_);
-  }
-  Isa saved_isa_ = active_isa();
-  int saved_threads_ = compute_threads();
-};
+class QuantLinearTest : public test::RestoresIsaAndThreads {};
 
 // linear() on a quantized matrix equals linear() on its exact f32 dequantization, bit for bit:
 // the gemv kernels sum in the same order, and the sgemm path widens to the same values.

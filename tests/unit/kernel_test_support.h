@@ -1,0 +1,34 @@
+// Helpers shared by the kernel unit tests: reproducible random data and a fixture that puts the
+// instruction set and thread count back after each test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/thread_pool.h"
+
+namespace wisp::test {
+
+inline std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class RestoresIsaAndThreads : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    force_isa(saved_isa_);
+    set_compute_threads(saved_threads_);
+  }
+  Isa saved_isa_ = active_isa();
+  int saved_threads_ = compute_threads();
+};
+
+}  // namespace wisp::test
