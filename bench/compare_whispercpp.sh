@@ -113,10 +113,15 @@ if [[ "$E2E" == 1 ]]; then
   if [[ ! -f "$audio" ]]; then
     log "making $audio from $SHARED/audio"
     list="$DIR/clips.txt"; : >"$list"
-    # The clip list repeated past 600 s (the concat demuxer does not loop), cut at 600 s;
-    # whisper-cli wants 16 kHz mono 16-bit WAV.
+    # Each clip as 16 kHz mono 16-bit WAV (what whisper-cli wants; the concat demuxer needs one
+    # format), the list repeated past 600 s (the demuxer does not loop), cut at 600 s.
+    mkdir -p "$DIR/clips"
+    for clip in "$SHARED"/audio/*; do
+      wav="$DIR/clips/$(basename "${clip%.*}").wav"
+      ffmpeg -loglevel error -y -i "$clip" -ar 16000 -ac 1 -c:a pcm_s16le "$wav"
+    done
     for _ in $(seq 20); do
-      for clip in "$SHARED"/audio/*; do echo "file '$clip'" >>"$list"; done
+      for wav in "$DIR"/clips/*.wav; do echo "file '$wav'" >>"$list"; done
     done
     ffmpeg -loglevel error -y -f concat -safe 0 -i "$list" -t 600 -ar 16000 -ac 1 -c:a pcm_s16le "$audio"
     duration="$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$audio")"
