@@ -85,15 +85,24 @@ struct Primitive {
   size_t scratchpad_bytes = 0;
 };
 
-dnnl::primitive_attr make_attr(Epilogue epilogue, float scale) {
+dnnl::primitive_attr make_attr(Epilogue epilogue) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (scale != 1.0f) attr.set_output_scales(0, {scale});
   dnnl::post_ops ops;
   if (epilogue == Epilogue::Gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
   if (epilogue == Epilogue::Accumulate) ops.append_sum(1.0f);
   attr.set_post_ops(ops);
   return attr;
+}
+
+// The blocked weights layout brgemm picks for an [m][k] x [k][n] product (made for one row count,
+// then shared by the primitives of every row count).
+memory::desc packed_weights_desc(memory::dim m, memory::dim k, memory::dim n) {
+  dnnl::matmul::primitive_desc pd(
+      dnnl::matmul::desc(memory::desc({m, k}, kBf16, Tag::ab), memory::desc({k, n}, kBf16, Tag::any),
+                         memory::desc({m, n}, kF32, Tag::ab)),
+      cpu_engine());
+  return pd.weights_desc();
 }
 
 Primitive make_primitive(const memory::desc& src, const memory::desc& weights, const memory::desc& bias,
@@ -121,7 +130,6 @@ void run(const Primitive& p, const void* src, const void* weights, const float* 
   p.matmul.execute(thread_stream(), args);
 }
 
-
 }  // namespace
 
 struct Bf16Matrix::Impl {
@@ -139,7 +147,7 @@ struct Bf16Matrix::Impl {
       const memory::desc bias = has_bias ? memory::desc({1, out}, kF32, Tag::ab) : memory::desc();
       it = primitives
                .emplace(key, make_primitive(memory::desc({rows, in}, kBf16, Tag::ab), packed_desc, bias,
-                                            memory::desc({rows, out}, kF32, Tag::ab), make_attr(epilogue, 1.0f)))
+                                            memory::desc({rows, out}, kF32, Tag::ab), make_attr(epilogue)))
                .first;
     }
     return it->second;
@@ -198,11 +206,7 @@ Bf16Matrix::Bf16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols), impl_
   // brgemm picks for this shape. Single-threaded: callers pack several matrices in parallel.
   SingleThreadedOmp single;
   try {
-    dnnl::matmul::primitive_desc pd(
-        dnnl::matmul::desc(memory::desc({kRowSlice, in_}, kBf16, Tag::ab), memory::desc({in_, out_}, kBf16, Tag::any),
-                           memory::desc({kRowSlice, out_}, kF32, Tag::ab)),
-        cpu_engine());
-    impl_->packed_desc = pd.weights_desc();
+    impl_->packed_desc = packed_weights_desc(kRowSlice, in_, out_);
     impl_->packed.resize(impl_->packed_desc.get_size());
     std::vector<uint16_t> plain(static_cast<size_t>(out_) * in_);  // [out][in] = W^T as {in, out} "ba"
     constexpr int kRowsPerChunk = 64;
@@ -261,15 +265,9 @@ const AttentionPrimitives& attention_primitives(int m, int n_kv, int d_head) {
   const auto key = std::make_tuple(m, n_kv, d_head);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  const dnnl::primitive_attr plain = make_attr(Epilogue::Store, 1.0f);
+  const dnnl::primitive_attr plain = make_attr(Epilogue::Store);
   // The packed layouts come from the full-block shape so that every block size shares them.
-  auto packed_layout = [&](memory::dim k, memory::dim n) {
-    dnnl::matmul::primitive_desc pd(
-        dnnl::matmul::desc(memory::desc({kQueryBlock, k}, kBf16, Tag::ab), memory::desc({k, n}, kBf16, Tag::any),
-                           memory::desc({kQueryBlock, n}, kF32, Tag::ab)),
-        cpu_engine());
-    return pd.weights_desc();
-  };
+  auto packed_layout = [](memory::dim k, memory::dim n) { return packed_weights_desc(kQueryBlock, k, n); };
   AttentionPrimitives p;
   try {
     p.scores = make_primitive(memory::desc({m, d_head}, kBf16, Tag::ab), packed_layout(d_head, n_kv), memory::desc(),

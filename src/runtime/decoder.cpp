@@ -32,7 +32,7 @@ Decoder::Decoder(const Model& model, int max_batch)
   const size_t ffn = model.weights().decoder_blocks.empty()
                          ? 4 * d
                          : static_cast<size_t>(model.weights().decoder_blocks[0].fc1.out);
-  half_cross_ = model.compute_type() == ComputeType::BFloat16;
+  half_cross_ = model.bf16_weights() != nullptr;  // ComputeType::BFloat16
   const size_t cross_per_layer = static_cast<size_t>(n_audio_ctx_) * d;
   cross_k_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
   cross_v_.resize(cross_k_.size());
@@ -60,24 +60,24 @@ float* Decoder::self_v(int layer, int seq) {
 void Decoder::set_audio_features(const float* audio_features) {
   const ModelWeights& w = model_.weights();
   const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
-  const Bf16Weights* bf16 = model_.bf16_weights();
   const int n_head = model_.dims().n_text_head;
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
-    if (bf16 != nullptr) {  // 1500 rows: compute bound, like the encoder
-      float* k = half_cross_ ? cross_k_.data() : cross_k_.data() + l * per_layer;
-      float* v = half_cross_ ? cross_v_.data() : cross_v_.data() + l * per_layer;
-      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
-      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
-      if (half_cross_) {
-        pack_half_keys(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_k16_.data() + l * per_layer);
-        const int block = split_size(static_cast<int>(per_layer), 4096, 1);
-        parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
-          const size_t begin = static_cast<size_t>(task) * block;
-          const size_t n = std::min<size_t>(block, per_layer - begin);
-          convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
-        });
-      }
+    if (half_cross_) {
+      // Reduced precision: bf16 projections (1500 rows, compute bound like the encoder) into this
+      // layer's f32 scratch, stored as the f16 cache.
+      const Bf16Weights& bf16 = *model_.bf16_weights();
+      float* k = cross_k_.data();
+      float* v = cross_v_.data();
+      linear_bf16(audio_features, n_audio_ctx_, bf16.cross_key[l].weight, nullptr, k);
+      linear_bf16(audio_features, n_audio_ctx_, bf16.cross_value[l].weight, a.value.bias, v);
+      pack_half_keys(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_k16_.data() + l * per_layer);
+      const int block = split_size(static_cast<int>(per_layer), 4096, 1);
+      parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
+        const size_t begin = static_cast<size_t>(task) * block;
+        const size_t n = std::min<size_t>(block, per_layer - begin);
+        convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
+      });
       continue;
     }
     linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_,
