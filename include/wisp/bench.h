@@ -40,7 +40,7 @@ struct BenchMetric {
 struct BenchResult {
   std::string model_path;
   std::string weight_type;  // as the file stores it: f32, f16, q8_0, ...
-  std::string compute_type;  // float32 or bfloat16 (resolved)
+  std::string compute_type;  // float32, float16 or bfloat16 (resolved)
   int threads = 0;
   double load_ms = 0;
   BenchMetric encode, decode, batched, prompt;

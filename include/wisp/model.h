@@ -44,15 +44,19 @@ struct ModelInfo {
 class ModelWeights;  // defined in src/model/; the tensors the runtime reads
 class Bf16Weights;   // defined in src/runtime/; compute-bound weights packed for bf16 products
 
-// Precision of the compute-bound matrix products (encoder, cross-attention keys/values).
-// Decoding steps always accumulate in f32 from the stored weights.
+// Precision of the computation. Every product accumulates in f32; the reduced types round
+// some inputs and caches, the way whisper.cpp always does, for speed.
 enum class ComputeType {
-  Auto,      // BFloat16 when the CPU has AVX512_BF16 and the file's weights are not f32, else Float32
-  Float32,   // f32 products: matches the float reference to ~1e-5
-  BFloat16,  // bf16 inputs, f32 accumulation: about twice the encoder speed, ~1e-2 relative error
+  Auto,      // for files whose weights are not f32: BFloat16 where the CPU has AVX512_BF16, else
+             // Float16; for f32 files Float32
+  Float32,   // f32 products on the stored weights: matches the float reference to ~1e-5
+  Float16,   // f32 products, but the cross-attention key/value cache in IEEE half and, for
+             // quantized weights, decode-step activations rounded to int8 blocks
+  BFloat16,  // Float16, plus bf16 inputs to the compute-bound products (encoder, cross-attention
+             // keys/values, prompts): about twice the encoder speed, ~1e-2 relative error
 };
 const char* compute_type_name(ComputeType type);
-// "auto", "float32" or "bfloat16" -> the type; throws wisp::Error naming the choices otherwise.
+// "auto", "float32", "float16" or "bfloat16" -> the type; throws wisp::Error naming the choices otherwise.
 ComputeType compute_type_from_name(const std::string& name);
 
 struct LoadOptions {
@@ -72,9 +76,9 @@ class Model {
   const ModelWeights& weights() const { return *weights_; }
   // Mel filterbank stored in the model file (ggml), or empty: then computed.
   const std::vector<float>& mel_filters() const { return mel_filters_; }
-  // Float32 or BFloat16 (Auto resolved at load).
+  // Float32, Float16 or BFloat16 (Auto resolved at load).
   ComputeType compute_type() const { return compute_type_; }
-  // The packed weights of BFloat16 compute, or null for Float32.
+  // The packed weights of BFloat16 compute, or null for the other types.
   const Bf16Weights* bf16_weights() const { return bf16_weights_.get(); }
 
   Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,

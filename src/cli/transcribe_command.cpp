@@ -129,7 +129,9 @@ WriterOptions to_writer_options(const TranscribeArgs& a, bool word_timestamps) {
 LoadOptions to_load_options(const TranscribeArgs& a) {
   LoadOptions load{compute_type_from_name(a.compute_type)};
   if (!parse_bool(a.fp16, "--fp16")) {
-    if (load.compute_type == ComputeType::BFloat16) throw Error("--fp16 False contradicts --compute_type bfloat16");
+    if (load.compute_type == ComputeType::BFloat16 || load.compute_type == ComputeType::Float16) {
+      throw Error(std::string("--fp16 False contradicts --compute_type ") + compute_type_name(load.compute_type));
+    }
     load.compute_type = ComputeType::Float32;
   }
   return load;
@@ -225,9 +227,9 @@ std::function<int()> add_transcribe_command(CLI::App& app) {
       ->required()->group("Model");
   cmd->add_option("-t,--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->group("Model");
   cmd->add_option("--compute-type", a->compute_type,
-                  "Precision of the encoder products: auto (bfloat16 on AVX512_BF16 CPUs unless the weights are f32), "
-                  "float32, bfloat16")
-      ->check(CLI::IsMember({"auto", "float32", "bfloat16"}))->group("Model");
+                  "Precision: auto (for non-f32 files bfloat16 on AVX512_BF16 CPUs, else float16), float32, float16 "
+                  "(half cross-attention cache, int8 activations for quantized weights), bfloat16 (also bf16 products)")
+      ->check(CLI::IsMember({"auto", "float32", "float16", "bfloat16"}))->group("Model");
   cmd->add_option("--fp16", a->fp16, "False: full float32 precision (as --compute_type float32); True: allow reduced "
                   "precision where the CPU is faster with it (default)")->group("Model");
 

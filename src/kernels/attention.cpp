@@ -17,7 +17,7 @@ constexpr int kQueryBlock = 64;
 // Up to this many queries (decode steps), a head runs one query at a time on the vector
 // kernel: GEMM calls would spend more time packing K and V than multiplying.
 constexpr int kSmallQueries = 8;
-// One query's scores over n_kv keys, for the few-query paths: on the stack up to 4096 keys
+// Scores of the few-query paths (n floats): on the stack up to kSmallQueries rows of 1536 keys
 // (Whisper attends over at most 1500), so that a decode step never allocates, whichever thread
 // takes which head; beyond that in per-thread memory.
 class ScoreRow {
@@ -32,7 +32,7 @@ class ScoreRow {
   float* data() { return data_; }
 
  private:
-  static constexpr int kStackKeys = 4096;
+  static constexpr int kStackKeys = 8 * 1536;  // kSmallQueries queries x Whisper's 1500 keys
   float stack_[kStackKeys];
   float* data_;
 };
@@ -54,52 +54,70 @@ void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const
 
 }  // namespace
 
-void pack_half_keys(const float* k, int ldk, int n_kv, int n_head, int d_head, uint16_t* kt) {
+void pack_keys_transposed(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* kt) {
   parallel_for(n_head, [&](int h) {
-    uint16_t* head = kt + static_cast<size_t>(h) * d_head * n_kv;
+    const size_t head = static_cast<size_t>(h) * d_head * n_kv;
     for (int j = 0; j < n_kv; ++j) {
       const float* key = k + static_cast<size_t>(j) * ldk + h * d_head;
-      for (int i = 0; i < d_head; ++i) head[static_cast<size_t>(i) * n_kv + j] = f32_to_f16(key[i]);
+      for (int i = 0; i < d_head; ++i) {
+        const size_t at = head + static_cast<size_t>(i) * n_kv + j;
+        if (type == MatrixType::F16) {
+          static_cast<uint16_t*>(kt)[at] = f32_to_f16(key[i]);
+        } else {
+          static_cast<float*>(kt)[at] = key[i];
+        }
+      }
     }
   });
 }
 
-void unpack_half_keys(const uint16_t* kt, int n_kv, int n_head, int d_head, float* k, int ldk) {
-  parallel_for(n_head, [&](int h) {
-    const uint16_t* head = kt + static_cast<size_t>(h) * d_head * n_kv;
-    for (int j = 0; j < n_kv; ++j) {
-      float* key = k + static_cast<size_t>(j) * ldk + h * d_head;
-      for (int i = 0; i < d_head; ++i) key[i] = f16_to_f32(head[static_cast<size_t>(i) * n_kv + j]);
-    }
-  });
-}
-
-void attention_half_kv(const float* q, int ldq, const uint16_t* kt, const uint16_t* v, int ldv, float* out, int ldo,
-                       int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch) {
-  const KernelTable& kt_kernels = kernels();
+void attention_kt(const float* q, int ldq, MatrixType type, const void* kt, const void* v, int ldv, float* out,
+                  int ldo, int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch) {
+  const KernelTable& kernel = kernels();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  if (n_q <= kSmallQueries) {
+    parallel_for(n_head, [&](int h) {
+      const size_t head = static_cast<size_t>(h) * d_head * n_kv;
+      const size_t element = type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
+      ScoreRow score_rows(n_q * n_kv);
+      kernel.attend_queries_kt(type, q + h * d_head, ldq, n_q, static_cast<const char*>(kt) + head * element, n_kv,
+                               static_cast<const char*>(v) + static_cast<size_t>(h) * d_head * element, ldv, n_kv,
+                               d_head, scale, score_rows.data(), out + h * d_head, ldo);
+    });
+    return;
+  }
   const int width = n_head * d_head;
-  if (n_q > kSmallQueries) {
-    unpack_half_keys(kt, n_kv, n_head, d_head, k_scratch, width);
+  const float* kt32 = static_cast<const float*>(kt);
+  const float* v32 = static_cast<const float*>(v);
+  if (type == MatrixType::F16) {  // prompts: widen once, then the f32 GEMMs
     const int block = split_size(n_kv, 16, 2);
     parallel_for((n_kv + block - 1) / block, [&](int task) {
       const int r0 = task * block, r1 = std::min(n_kv, r0 + block);
+      const size_t begin = static_cast<size_t>(r0) * width, count = static_cast<size_t>(r1 - r0) * width;
+      convert_f16_to_f32(static_cast<const uint16_t*>(kt) + begin, k_scratch + begin, count);
       for (int r = r0; r < r1; ++r) {
-        convert_f16_to_f32(v + static_cast<size_t>(r) * ldv, v_scratch + static_cast<size_t>(r) * width, width);
+        convert_f16_to_f32(static_cast<const uint16_t*>(v) + static_cast<size_t>(r) * ldv,
+                           v_scratch + static_cast<size_t>(r) * width, width);
       }
     });
-    attention(q, ldq, k_scratch, width, v_scratch, width, out, ldo, n_q, n_kv, n_head, d_head, false, 0);
-    return;
+    kt32 = k_scratch;
+    v32 = v_scratch;
+    ldv = width;
   }
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  parallel_for(n_head, [&](int h) {
+  const int n_blocks = (n_q + kQueryBlock - 1) / kQueryBlock;
+  parallel_for(n_head * n_blocks, [&](int task) {
+    const int h = task % n_head;
     const int col = h * d_head;
-    ScoreRow score_row(n_kv);
-    float* scores = score_row.data();
-    const uint16_t* head_kt = kt + static_cast<size_t>(h) * d_head * n_kv;
-    for (int i = 0; i < n_q; ++i) {
-      kt_kernels.attend_query_f16(q + static_cast<size_t>(i) * ldq + col, head_kt, n_kv, v + col, ldv, n_kv, d_head,
-                                  scale, scores, out + static_cast<size_t>(i) * ldo + col);
-    }
+    const int i0 = (task / n_head) * kQueryBlock;
+    const int i1 = std::min(n_q, i0 + kQueryBlock);
+    thread_local std::vector<float> scores;  // grows once per thread to the largest tile
+    const size_t needed = static_cast<size_t>(i1 - i0) * n_kv;
+    if (scores.size() < needed) scores.resize(needed);
+    float* s = scores.data();
+    gemm_nn(i1 - i0, n_kv, d_head, q + static_cast<size_t>(i0) * ldq + col, ldq,
+            kt32 + static_cast<size_t>(h) * d_head * n_kv, n_kv, s, n_kv, 0.0f, scale);
+    for (int i = i0; i < i1; ++i) kernel.softmax(s + static_cast<size_t>(i - i0) * n_kv, n_kv, n_kv);
+    gemm_nn(i1 - i0, d_head, n_kv, s, n_kv, v32 + col, ldv, out + static_cast<size_t>(i0) * ldo + col, ldo);
   });
 }
 

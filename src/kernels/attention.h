@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/weight_matrix.h"
+
 namespace wisp {
 
 // q: [n_q][*] with row stride ldq, k/v: [n_kv][*] with strides ldk/ldv; head h uses columns
@@ -13,14 +15,14 @@ namespace wisp {
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
 
-// The decoder's cross-attention cache in half precision (reduced-precision compute: half the
-// bytes a decode step streams). Keys are stored transposed per head, kt = [n_head][d_head][n_kv],
-// so that a query's scores are axpy's over contiguous keys; values are [n_kv][ldv].
-void pack_half_keys(const float* k, int ldk, int n_kv, int n_head, int d_head, uint16_t* kt);
-void unpack_half_keys(const uint16_t* kt, int n_kv, int n_head, int d_head, float* k, int ldk);
-// Non-causal attention over such a cache. A few queries read the halves directly; more widen K
-// and V into k_scratch/v_scratch ([n_kv][n_head*d_head] floats each) and run attention().
-void attention_half_kv(const float* q, int ldq, const uint16_t* kt, const uint16_t* v, int ldv, float* out, int ldo,
-                       int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch);
+// The decoder's cross-attention cache: keys stored transposed per head, kt = [n_head][d_head][n_kv],
+// so that scores are axpy's over contiguous keys; values [n_kv][ldv]. Elements are `type`: F32,
+// or F16 with reduced-precision compute (half the bytes a decode step streams).
+void pack_keys_transposed(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* kt);
+// Non-causal attention over such a cache. A few queries (decode steps) read it directly, all
+// queries of a head at once; more (prompts) run GEMMs per head, over f32 copies of a half cache
+// widened into k_scratch/v_scratch (n_kv*n_head*d_head floats each; unused for F32).
+void attention_kt(const float* q, int ldq, MatrixType type, const void* kt, const void* v, int ldv, float* out,
+                  int ldo, int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch);
 
 }  // namespace wisp

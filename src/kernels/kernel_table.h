@@ -31,10 +31,14 @@ struct KernelTable {
   // out = softmax(scale * K q) V. `scores` is scratch of n_visible floats.
   void (*attend_query)(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
                        float scale, float* scores, float* out);
-  // The same over a half-precision cache (the cross-attention K/V in reduced precision): keys as
-  // this head's K^T [d_head][n_visible] with row stride ldkt, values [n_visible][d_head] (ldv).
-  void (*attend_query_f16)(const float* q, const uint16_t* kt, int ldkt, const uint16_t* v, int ldv, int n_visible,
-                           int d_head, float scale, float* scores, float* out);
+  // n_q queries of one head (rows of q, stride ldq) over a cache that stores the keys transposed,
+  // K^T [d_head][n_kv] with row stride ldkt, and the values [n_kv][d_head] with row stride ldv,
+  // both as `type` (F32, or F16 for the reduced-precision cache): out row i (stride ldo) =
+  // softmax(scale * K q_i) V. Scores are axpy's over contiguous keys (no per-key horizontal
+  // sums), each key vector loaded once for a group of queries. `scores`: n_q*n_kv floats.
+  void (*attend_queries_kt)(MatrixType type, const float* q, int ldq, int n_q, const void* kt, int ldkt,
+                            const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
+                            int ldo);
 };
 
 extern const KernelTable kScalarKernels;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/kernel_table.h"
 
@@ -26,7 +27,7 @@ struct Avx2 {
   using V = __m256;
   static constexpr int kWidth = 8;
   static constexpr int kRegisters = 16;
-  static constexpr int kMaxRows = 2;
+  static constexpr int kMaxRows = 6;
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float v) { return _mm256_set1_ps(v); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }

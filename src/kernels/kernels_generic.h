@@ -354,31 +354,90 @@ void attend_query_impl(const float* q, const float* k, int ldk, const float* v, 
   weighted_values<S, MatrixType::F32>(scores, v, ldv, n_visible, d_head, out);
 }
 
-// Keys as K^T of one head in IEEE half ([d_head][n_visible], row stride ldkt): the scores are
-// d_head axpy's over contiguous keys, with no per-key horizontal sums.
-template <class S>
-void attend_query_f16_impl(const float* q, const uint16_t* kt, int ldkt, const uint16_t* v, int ldv, int n_visible,
-                           int d_head, float scale, float* scores, float* out) {
+// Scaled scores of Q queries against keys [j0, j1) of a transposed key cache, into rows of
+// `scores` (stride lds): key vectors are loaded once per group of queries; each score sums over
+// d_head in order, one accumulator chain per key lane.
+template <class S, MatrixType T, int Q, int C>
+void kt_scores(const float* q, int ldq, const void* kt, int ldkt, int j0, int j1, int d_head, float scale,
+               float* scores, int lds) {
+  using V = typename S::V;
   constexpr int W = S::kWidth;
-  const int vec_end = n_visible / W * W;
-  std::fill(scores, scores + n_visible, 0.0f);
-  for (int i = 0; i < d_head; ++i) {
-    const typename S::V qi = S::set1(q[i]);
-    const uint16_t* row = kt + static_cast<size_t>(i) * ldkt;
-    for (int j = 0; j < vec_end; j += W) {
-      S::store(scores + j, S::fma(qi, S::template load_weight<MatrixType::F16>(row, j), S::load(scores + j)));
+  int j = j0;
+  for (; j + C * W <= j1; j += C * W) {
+    V acc[Q][C];
+    for (int r = 0; r < Q; ++r) {
+      for (int c = 0; c < C; ++c) acc[r][c] = S::zero();
     }
-    for (int j = vec_end; j < n_visible; ++j) scores[j] += q[i] * load_weight_scalar<MatrixType::F16>(row, j);
+    for (int i = 0; i < d_head; ++i) {
+      V key[C];
+      for (int c = 0; c < C; ++c) key[c] = S::template load_weight<T>(kt, static_cast<size_t>(i) * ldkt + j + c * W);
+      for (int r = 0; r < Q; ++r) {
+        const V qi = S::set1(q[static_cast<size_t>(r) * ldq + i]);
+        for (int c = 0; c < C; ++c) acc[r][c] = S::fma(qi, key[c], acc[r][c]);
+      }
+    }
+    const V scale_v = S::set1(scale);
+    for (int r = 0; r < Q; ++r) {
+      for (int c = 0; c < C; ++c) S::store(scores + static_cast<size_t>(r) * lds + j + c * W, S::mul(acc[r][c], scale_v));
+    }
   }
-  const typename S::V scale_v = S::set1(scale);
-  for (int j = 0; j < vec_end; j += W) S::store(scores + j, S::mul(S::load(scores + j), scale_v));
-  for (int j = vec_end; j < n_visible; ++j) scores[j] *= scale;
-  softmax_impl<S>(scores, n_visible, n_visible);
-  weighted_values<S, MatrixType::F16>(scores, v, ldv, n_visible, d_head, out);
+  for (; j < j1; ++j) {  // fewer keys than a vector
+    for (int r = 0; r < Q; ++r) {
+      float dot = 0.0f;
+      for (int i = 0; i < d_head; ++i) {
+        dot += q[static_cast<size_t>(r) * ldq + i] * load_weight_scalar<T>(kt, static_cast<size_t>(i) * ldkt + j);
+      }
+      scores[static_cast<size_t>(r) * lds + j] = dot * scale;
+    }
+  }
+}
+
+template <class S, MatrixType T>
+void attend_queries_kt_typed(const float* q, int ldq, int n_q, const void* kt, int ldkt, const void* v, int ldv,
+                             int n_kv, int d_head, float scale, float* scores, float* out, int ldo) {
+  constexpr int W = S::kWidth;
+  // Q queries x 2 key vectors of accumulators, 2 key vectors and a broadcast fit the registers.
+  constexpr int kGroup = S::kRegisters >= 32 ? 8 : 4;
+  for (int r0 = 0; r0 < n_q; r0 += kGroup) {
+    const float* qg = q + static_cast<size_t>(r0) * ldq;
+    float* sg = scores + static_cast<size_t>(r0) * n_kv;
+    const int wide_end = n_kv / (2 * W) * (2 * W);
+    auto run = [&](auto q_count) {
+      constexpr int kQ = decltype(q_count)::value;
+      kt_scores<S, T, kQ, 2>(qg, ldq, kt, ldkt, 0, wide_end, d_head, scale, sg, n_kv);
+      kt_scores<S, T, kQ, 1>(qg, ldq, kt, ldkt, wide_end, n_kv, d_head, scale, sg, n_kv);
+    };
+    switch (std::min(kGroup, n_q - r0)) {
+      case 1: run(std::integral_constant<int, 1>{}); break;
+      case 2: run(std::integral_constant<int, 2>{}); break;
+      case 3: run(std::integral_constant<int, 3>{}); break;
+      case 4: run(std::integral_constant<int, 4>{}); break;
+      case 5: run(std::integral_constant<int, std::min(5, kGroup)>{}); break;
+      case 6: run(std::integral_constant<int, std::min(6, kGroup)>{}); break;
+      case 7: run(std::integral_constant<int, std::min(7, kGroup)>{}); break;
+      default: run(std::integral_constant<int, kGroup>{}); break;
+    }
+  }
+  for (int r = 0; r < n_q; ++r) {
+    float* row = scores + static_cast<size_t>(r) * n_kv;
+    softmax_impl<S>(row, n_kv, n_kv);
+    weighted_values<S, T>(row, v, ldv, n_kv, d_head, out + static_cast<size_t>(r) * ldo);
+  }
+}
+
+template <class S>
+void attend_queries_kt_impl(MatrixType type, const float* q, int ldq, int n_q, const void* kt, int ldkt,
+                            const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
+                            int ldo) {
+  if (type == MatrixType::F16) {
+    attend_queries_kt_typed<S, MatrixType::F16>(q, ldq, n_q, kt, ldkt, v, ldv, n_kv, d_head, scale, scores, out, ldo);
+  } else {
+    attend_queries_kt_typed<S, MatrixType::F32>(q, ldq, n_q, kt, ldkt, v, ldv, n_kv, d_head, scale, scores, out, ldo);
+  }
 }
 
 template <class S>
 constexpr KernelTable make_kernel_table() {
   return {gemv_impl<S>,       rows_to_f32_impl<S>, bias_gelu_impl<S>,        add_bias_impl<S>,
-          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>, attend_query_f16_impl<S>};
+          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>, attend_queries_kt_impl<S>};
 }

@@ -87,26 +87,33 @@ void attend_query(const float* q, const float* k, int ldk, const float* v, int l
   }
 }
 
-void attend_query_f16(const float* q, const uint16_t* kt, int ldkt, const uint16_t* v, int ldv, int n_visible,
-                      int d_head, float scale, float* scores, float* out) {
-  for (int j = 0; j < n_visible; ++j) {
-    double dot = 0.0;
-    for (int i = 0; i < d_head; ++i) dot += static_cast<double>(q[i]) * fp16_to_fp32(kt[static_cast<size_t>(i) * ldkt + j]);
-    scores[j] = static_cast<float>(dot) * scale;
-  }
-  softmax(scores, n_visible, n_visible);
-  for (int i = 0; i < d_head; ++i) {
-    double sum = 0.0;
-    for (int j = 0; j < n_visible; ++j) {
-      sum += static_cast<double>(scores[j]) * fp16_to_fp32(v[static_cast<size_t>(j) * ldv + i]);
+float load_cached(MatrixType type, const void* base, size_t index) {
+  return type == MatrixType::F16 ? fp16_to_fp32(static_cast<const uint16_t*>(base)[index])
+                                 : static_cast<const float*>(base)[index];
+}
+
+void attend_queries_kt(MatrixType type, const float* q, int ldq, int n_q, const void* kt, int ldkt, const void* v,
+                       int ldv, int n_kv, int d_head, float scale, float* scores, float* out, int ldo) {
+  for (int r = 0; r < n_q; ++r) {
+    const float* qr = q + static_cast<size_t>(r) * ldq;
+    float* row = scores + static_cast<size_t>(r) * n_kv;
+    for (int j = 0; j < n_kv; ++j) {
+      double dot = 0.0;
+      for (int i = 0; i < d_head; ++i) dot += static_cast<double>(qr[i]) * load_cached(type, kt, static_cast<size_t>(i) * ldkt + j);
+      row[j] = static_cast<float>(dot) * scale;
     }
-    out[i] = static_cast<float>(sum);
+    softmax(row, n_kv, n_kv);
+    for (int i = 0; i < d_head; ++i) {
+      double sum = 0.0;
+      for (int j = 0; j < n_kv; ++j) sum += static_cast<double>(row[j]) * load_cached(type, v, static_cast<size_t>(j) * ldv + i);
+      out[static_cast<size_t>(r) * ldo + i] = static_cast<float>(sum);
+    }
   }
 }
 
 }  // namespace
 
-const KernelTable kScalarKernels = {gemv,       rows_to_f32, bias_gelu, add_bias, layer_norm, softmax, attend_query,
-                                    attend_query_f16};
+const KernelTable kScalarKernels = {gemv,       rows_to_f32, bias_gelu,    add_bias,
+                                    layer_norm, softmax,     attend_query, attend_queries_kt};
 
 }  // namespace wisp

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "kernels/quant_dot.h"
 
 namespace wisp {
 
@@ -127,12 +128,17 @@ void gemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int l
   sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
 }
 
-void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float beta) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float beta,
+             float alpha) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void linear(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
-            Epilogue epilogue) {
+            Epilogue epilogue, Precision precision) {
+  if (precision == Precision::Reduced && rows <= kGemvMaxRows && w.quantized() &&
+      linear_quant_int8(x, rows, in, w, bias, out, y, epilogue)) {
+    return;
+  }
   if (rows <= kGemvMaxRows) {
     linear_gemv(x, rows, in, w, bias, out, y, epilogue);
   } else {

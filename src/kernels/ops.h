@@ -14,9 +14,9 @@ namespace wisp {
 // C[m][n] = alpha * A[m][k] * B[n][k]^T + beta * C.
 void gemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
              float alpha = 1.0f, float beta = 0.0f);
-// C[m][n] = A[m][k] * B[k][n] + beta * C.
+// C[m][n] = alpha * A[m][k] * B[k][n] + beta * C.
 void gemm_nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-             float beta = 0.0f);
+             float beta = 0.0f, float alpha = 1.0f);
 
 // What linear() does with z = x W^T + bias, fused into the product while the tile is in cache.
 enum class Epilogue {
@@ -25,11 +25,17 @@ enum class Epilogue {
   Accumulate,  // y += z (residual connections)
 };
 
+// How exactly linear() must compute. Exact: f32 arithmetic on the stored weights (widened or
+// dequantized exactly). Reduced (the bf16 compute mode): products may round their activations,
+// to int8 blocks against quantized weights at decode, or to bf16 for many-row products, where
+// that is faster; accumulation stays f32.
+enum class Precision { Exact, Reduced };
+
 // y[rows][out] from z = x[rows][in] W^T + bias, W = [out][in] (bias may be null). Few rows
 // (decode steps) run the kernels' gemv straight from the stored weights; many rows widen weight
 // panels to f32 and run OpenBLAS sgemm on row blocks, with the epilogue applied per block.
 void linear(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
-            Epilogue epilogue = Epilogue::Store);
+            Epilogue epilogue = Epilogue::Store, Precision precision = Precision::Exact);
 
 void layer_norm(const float* x, int rows, int dim, const float* gamma, const float* beta, float* y,
                 float eps = 1e-5f);

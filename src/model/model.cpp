@@ -28,16 +28,17 @@ const char* compute_type_name(ComputeType type) {
   switch (type) {
     case ComputeType::Auto: return "auto";
     case ComputeType::Float32: return "float32";
+    case ComputeType::Float16: return "float16";
     case ComputeType::BFloat16: return "bfloat16";
   }
   return "?";
 }
 
 ComputeType compute_type_from_name(const std::string& name) {
-  for (ComputeType t : {ComputeType::Auto, ComputeType::Float32, ComputeType::BFloat16}) {
+  for (ComputeType t : {ComputeType::Auto, ComputeType::Float32, ComputeType::Float16, ComputeType::BFloat16}) {
     if (name == compute_type_name(t)) return t;
   }
-  throw Error("unknown compute type '" + name + "'; use auto, float32 or bfloat16");
+  throw Error("unknown compute type '" + name + "'; use auto, float32, float16 or bfloat16");
 }
 
 Model::Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,
@@ -72,12 +73,13 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
                                        std::move(parts.mel_filters));
   ComputeType compute = options.compute_type;
   if (compute == ComputeType::Auto) {
-    compute = cpu_has_bf16() && model->info().weight_type != WeightType::F32 ? ComputeType::BFloat16
-                                                                             : ComputeType::Float32;
+    compute = model->info().weight_type == WeightType::F32 ? ComputeType::Float32
+              : cpu_has_bf16()                             ? ComputeType::BFloat16
+                                                           : ComputeType::Float16;
   }
   if (compute == ComputeType::BFloat16) {
     if (!cpu_has_bf16()) {
-      throw Error("bfloat16 compute needs a CPU with AVX512_BF16; this one has none (use --compute_type float32)");
+      throw Error("bfloat16 compute needs a CPU with AVX512_BF16; this one has none (use --compute_type float16 or float32)");
     }
     model->bf16_weights_ = std::make_shared<const Bf16Weights>(*weights);
   }

@@ -32,10 +32,12 @@ Decoder::Decoder(const Model& model, int max_batch)
   const size_t ffn = model.weights().decoder_blocks.empty()
                          ? 4 * d
                          : static_cast<size_t>(model.weights().decoder_blocks[0].fc1.out);
-  half_cross_ = model.bf16_weights() != nullptr;  // ComputeType::BFloat16
+  half_cross_ = model.compute_type() != ComputeType::Float32;
+  precision_ = half_cross_ ? Precision::Reduced : Precision::Exact;
   const size_t cross_per_layer = static_cast<size_t>(n_audio_ctx_) * d;
-  cross_k_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
-  cross_v_.resize(cross_k_.size());
+  cross_k_.resize(half_cross_ ? 0 : n_layer_ * cross_per_layer);
+  cross_v_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
+  key_scratch_.resize(cross_per_layer);
   if (half_cross_) {
     cross_k16_.resize(n_layer_ * cross_per_layer);
     cross_v16_.resize(cross_k16_.size());
@@ -57,33 +59,47 @@ float* Decoder::self_v(int layer, int seq) {
   return self_v_.data() + (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
 }
 
+const void* Decoder::cross_keys(int layer) const {
+  const size_t offset = static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
+  return half_cross_ ? static_cast<const void*>(cross_k16_.data() + offset) : cross_k_.data() + offset;
+}
+
+const void* Decoder::cross_values(int layer) const {
+  const size_t offset = static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
+  return half_cross_ ? static_cast<const void*>(cross_v16_.data() + offset) : cross_v_.data() + offset;
+}
+
 void Decoder::set_audio_features(const float* audio_features) {
   const ModelWeights& w = model_.weights();
   const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
   const int n_head = model_.dims().n_text_head;
+  float* k = key_scratch_.data();
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
     if (half_cross_) {
-      // Reduced precision: bf16 projections (1500 rows, compute bound like the encoder) into this
-      // layer's f32 scratch, stored as the f16 cache.
-      const Bf16Weights& bf16 = *model_.bf16_weights();
-      float* k = cross_k_.data();
+      // Reduced precision: projections (bf16 where packed: 1500 rows, compute bound like the
+      // encoder) into f32 scratch, stored as the f16 cache.
       float* v = cross_v_.data();
-      linear_bf16(audio_features, n_audio_ctx_, bf16.cross_key[l].weight, nullptr, k);
-      linear_bf16(audio_features, n_audio_ctx_, bf16.cross_value[l].weight, a.value.bias, v);
-      pack_half_keys(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_k16_.data() + l * per_layer);
+      if (const Bf16Weights* bf16 = model_.bf16_weights()) {
+        linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
+        linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
+      } else {
+        linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
+        linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_, v);
+      }
       const int block = split_size(static_cast<int>(per_layer), 4096, 1);
       parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
         const size_t begin = static_cast<size_t>(task) * block;
         const size_t n = std::min<size_t>(block, per_layer - begin);
         convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
       });
-      continue;
+    } else {
+      linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
+      linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_,
+             cross_v_.data() + l * per_layer);
     }
-    linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_,
-           cross_k_.data() + l * per_layer);
-    linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_,
-           cross_v_.data() + l * per_layer);
+    void* keys = half_cross_ ? static_cast<void*>(cross_k16_.data() + l * per_layer) : cross_k_.data() + l * per_layer;
+    pack_keys_transposed(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_type(), keys);
   }
 }
 
@@ -111,16 +127,15 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
   }
 
   const int d_head = d / model_.dims().n_text_head;
-  const size_t cross_per_layer = static_cast<size_t>(n_audio_ctx_) * d;
   for (int l = 0; l < n_layer_; ++l) {
     const DecoderBlockWeights& b = w.decoder_blocks[l];
     // Causal self-attention over each sequence's cache.
     layer_norm(x_.data(), rows, d, b.attn_ln.gamma, b.attn_ln.beta, h_.data());
-    linear(h_.data(), rows, d, b.attn.query.weight, b.attn.query.bias, d, q_.data());
+    linear(h_.data(), rows, d, b.attn.query.weight, b.attn.query.bias, d, q_.data(), Epilogue::Store, precision_);
     // K/V of every sequence's new tokens in one product each (the weights are read once), then
     // appended to the per-sequence caches.
-    linear(h_.data(), rows, d, b.attn.key.weight, nullptr, d, k_.data());
-    linear(h_.data(), rows, d, b.attn.value.weight, b.attn.value.bias, d, v_.data());
+    linear(h_.data(), rows, d, b.attn.key.weight, nullptr, d, k_.data(), Epilogue::Store, precision_);
+    linear(h_.data(), rows, d, b.attn.value.weight, b.attn.value.bias, d, v_.data(), Epilogue::Store, precision_);
     const size_t seq_floats = static_cast<size_t>(n_tokens) * d;
     for (int s = 0; s < batch; ++s) {
       std::memcpy(self_k(l, s) + static_cast<size_t>(offset) * d, k_.data() + s * seq_floats, seq_floats * sizeof(float));
@@ -130,23 +145,19 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
       attention(q_.data() + s * seq_floats, d, self_k(l, s), d, self_v(l, s), d, attn_.data() + s * seq_floats, d,
                 n_tokens, offset + n_tokens, b.attn.n_head, d_head, /*causal=*/true, offset);
     }
-    linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate);
+    linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate, precision_);
 
     // Cross-attention: all sequences attend to the same audio.
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
-    linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data());
-    if (half_cross_) {
-      attention_half_kv(q_.data(), d, cross_k16_.data() + l * cross_per_layer, cross_v16_.data() + l * cross_per_layer,
-                        d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, cross_k_.data(),
-                        cross_v_.data());
-    } else {
-      attention(q_.data(), d, cross_k_.data() + l * cross_per_layer, d, cross_v_.data() + l * cross_per_layer,
-                d, attn_.data(), d, rows, n_audio_ctx_, b.cross_attn.n_head, d_head, /*causal=*/false, 0);
-    }
+    linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data(), Epilogue::Store,
+           precision_);
+    attention_kt(q_.data(), d, cross_type(), cross_keys(l), cross_values(l), d, attn_.data(), d, rows, n_audio_ctx_,
+                 b.cross_attn.n_head, d_head, key_scratch_.data(), cross_v_.data());
     if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
-    linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate);
+    linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate,
+           precision_);
 
-    residual_mlp(x_.data(), rows, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data());
+    residual_mlp(x_.data(), rows, d, b.mlp_ln, b.fc1, b.fc2, h_.data(), mlp_.data(), precision_);
   }
 
   last_n_tokens_ = n_tokens;
@@ -155,13 +166,13 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     const size_t needed = static_cast<size_t>(rows) * n_vocab_;
     if (logits_.size() < needed) logits_.resize(needed);  // teacher forcing only, not the decode loop
     layer_norm(x_.data(), rows, d, w.decoder_ln.gamma, w.decoder_ln.beta, h_.data());
-    linear(h_.data(), rows, d, w.token_embedding, nullptr, n_vocab_, logits_.data());
+    linear(h_.data(), rows, d, w.token_embedding, nullptr, n_vocab_, logits_.data(), Epilogue::Store, precision_);
   } else {
     for (int s = 0; s < batch; ++s) {
       const float* last = x_.data() + (static_cast<size_t>(s) * n_tokens + n_tokens - 1) * d;
       layer_norm(last, 1, d, w.decoder_ln.gamma, w.decoder_ln.beta, h_.data() + static_cast<size_t>(s) * d);
     }
-    linear(h_.data(), batch, d, w.token_embedding, nullptr, n_vocab_, logits_.data());
+    linear(h_.data(), batch, d, w.token_embedding, nullptr, n_vocab_, logits_.data(), Epilogue::Store, precision_);
   }
   return logits_.data();
 }
@@ -195,20 +206,21 @@ void Decoder::capture_cross_scores(int layer, int n_tokens, int offset, int d_he
                 " tokens; call set_alignment_heads with a larger max_tokens");
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
-  const float* cross_k = cross_k_.data() + (half_cross_ ? 0 : layer * per_layer);
-  bool widened = !half_cross_;
+  const size_t per_head = static_cast<size_t>(n_audio_ctx_) * d_head;
   for (size_t i = 0; i < alignment_heads_.size(); ++i) {
     if (alignment_heads_[i].first != layer) continue;
-    if (!widened) {  // this layer's half keys in f32, once (word timestamps only)
-      unpack_half_keys(cross_k16_.data() + layer * per_layer, n_audio_ctx_, model_.dims().n_text_head, d_head,
-                       cross_k_.data(), n_state_);
-      widened = true;
+    const int head = alignment_heads_[i].second;
+    const float* kt = cross_k_.data();
+    if (half_cross_) {  // this head's half keys in f32 (word timestamps only)
+      convert_f16_to_f32(cross_k16_.data() + (static_cast<size_t>(layer) * n_state_ + head * d_head) * n_audio_ctx_,
+                         key_scratch_.data(), per_head);
+      kt = key_scratch_.data();
+    } else {
+      kt += (static_cast<size_t>(layer) * n_state_ + head * d_head) * n_audio_ctx_;
     }
-    const int col = alignment_heads_[i].second * d_head;
     float* out = alignment_qk_.data() + (i * alignment_max_tokens_ + offset) * static_cast<size_t>(n_audio_ctx_);
-    gemm_nt(n_tokens, n_audio_ctx_, d_head, q_.data() + col, n_state_, cross_k + col, n_state_, out, n_audio_ctx_,
-            scale);
+    gemm_nn(n_tokens, n_audio_ctx_, d_head, q_.data() + head * d_head, n_state_, kt, n_audio_ctx_, out, n_audio_ctx_,
+            0.0f, scale);
   }
 }
 
@@ -218,7 +230,8 @@ const float* Decoder::position_logits(int seq, int i) {
   const float* x = x_.data() + (static_cast<size_t>(seq) * last_n_tokens_ + i) * n_state_;
   float* normed = position_logits_.data() + n_vocab_;
   layer_norm(x, 1, n_state_, w.decoder_ln.gamma, w.decoder_ln.beta, normed);
-  linear(normed, 1, n_state_, w.token_embedding, nullptr, n_vocab_, position_logits_.data());
+  linear(normed, 1, n_state_, w.token_embedding, nullptr, n_vocab_, position_logits_.data(), Epilogue::Store,
+         precision_);
   return position_logits_.data();
 }
 

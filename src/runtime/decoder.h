@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "wisp/model.h"
 
 namespace wisp {
@@ -61,13 +62,18 @@ class Decoder {
   int n_ctx_, n_state_, n_vocab_, n_audio_ctx_, max_batch_;
   int n_layer_;
   int row_capacity_ = 0;  // batch * n_tokens a forward can take
-  // Cross-attention K/V [layer][n_audio_ctx][n_state]: f32, or with reduced-precision compute
-  // (ComputeType::BFloat16) IEEE half in cross_k16_ (per layer transposed per head, see
-  // pack_half_keys) and cross_v16_, cross_k_/cross_v_ then holding one layer in f32 (projection
-  // output, widened copies for many-query passes).
+  // Cross-attention cache per layer, keys transposed per head (see pack_keys_transposed): f32 in
+  // cross_k_/cross_v_, or with reduced-precision compute (ComputeType::Float16 or BFloat16) IEEE half in
+  // cross_k16_/cross_v16_. key_scratch_ (f32) takes one layer's key projection before it is
+  // transposed; with a half cache, cross_v_ and key_scratch_ also hold widened copies for
+  // many-query passes.
   bool half_cross_ = false;
-  std::vector<float> cross_k_, cross_v_;
+  Precision precision_ = Precision::Exact;  // Reduced unless ComputeType::Float32
+  std::vector<float> cross_k_, cross_v_, key_scratch_;
   std::vector<uint16_t> cross_k16_, cross_v16_;
+  MatrixType cross_type() const { return half_cross_ ? MatrixType::F16 : MatrixType::F32; }
+  const void* cross_keys(int layer) const;
+  const void* cross_values(int layer) const;
   std::vector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;

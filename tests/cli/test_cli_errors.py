@@ -219,3 +219,21 @@ def test_ggml_impossible_quantized_tensor(tiny, jfk):
     quant.write_bytes(bytes(data))
     assert_clean_error(run_wisp("transcribe", jfk, "--model", quant), str(quant), "encoder.conv1.weight",
                        "corrupt file")
+
+
+def test_unknown_compute_type(tiny, jfk):
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--compute_type", "int4"), "int4", "float16",
+                       code=2)
+
+
+@pytest.mark.parametrize("compute", ["float16", "bfloat16"])
+def test_fp16_false_contradicts_reduced_compute(tiny, jfk, compute):
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--fp16", "False", "--compute_type", compute),
+                       "--fp16 False contradicts --compute_type " + compute)
+
+
+def test_bfloat16_compute_without_bf16_cpu(tiny, jfk):
+    if b"avx512_bf16" in Path("/proc/cpuinfo").read_bytes():
+        pytest.skip("this CPU has AVX512_BF16: bfloat16 compute is available")
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--compute_type", "bfloat16"),
+                       "AVX512_BF16", "--compute_type float16")

@@ -1,6 +1,6 @@
-// Attention over a half-precision K/V cache (the decoder's cross-attention in reduced-precision
-// compute) against the f32 attention over the same values widened: both paths (few queries
-// streaming halves, many queries widening into scratch) and every instruction set.
+// Attention over the decoder's cross-attention cache (keys transposed per head, f32 or IEEE half)
+// against the plain f32 attention over the same values: both paths (few queries reading the
+// cache, many queries through GEMMs), odd query counts, and every instruction set.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,37 +29,67 @@ class IsaGuard {
   Isa saved_;
 };
 
-TEST(HalfKvAttention, MatchesFloatAttentionOnTheSameValues) {
+double relative_error(const std::vector<float>& got, const std::vector<float>& expected) {
+  double err = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    err = std::max(err, std::abs(static_cast<double>(got[i]) - expected[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
+  }
+  return err / scale;
+}
+
+struct CacheCase {
+  MatrixType type;
+  int n_kv;
+};
+
+class TransposedCacheAttention : public ::testing::TestWithParam<CacheCase> {};
+
+TEST_P(TransposedCacheAttention, MatchesFloatAttentionOnTheSameValues) {
   set_compute_threads(2);
-  const int n_kv = 1500, n_head = 6, d_head = 64, ld = n_head * d_head;
-  std::vector<uint16_t> kt16(static_cast<size_t>(n_kv) * ld), v16(kt16.size());
-  const std::vector<float> k_src = random_floats(kt16.size(), 1), v_src = random_floats(v16.size(), 2);
-  pack_half_keys(k_src.data(), ld, n_kv, n_head, d_head, kt16.data());
-  convert_f32_to_f16(v_src.data(), v16.data(), v16.size());
-  // The f32 reference sees exactly the values the half cache holds.
-  std::vector<float> k(kt16.size()), v(v16.size());
-  unpack_half_keys(kt16.data(), n_kv, n_head, d_head, k.data(), ld);
-  convert_f16_to_f32(v16.data(), v.data(), v.size());
-  for (size_t i = 0; i < k.size(); ++i) ASSERT_EQ(k[i], f16_to_f32(f32_to_f16(k_src[i]))) << i;
-  std::vector<float> k_scratch(k.size()), v_scratch(v.size());
+  const auto [type, n_kv] = GetParam();
+  const int n_head = 6, d_head = 64, ld = n_head * d_head;
+  const size_t n = static_cast<size_t>(n_kv) * ld;
+  std::vector<float> k = random_floats(n, 1), v = random_floats(n, 2);
+  const bool half = type == MatrixType::F16;
+  if (half) {  // the f32 reference sees exactly the values the half cache holds
+    for (auto* values : {&k, &v}) {
+      for (float& x : *values) x = f16_to_f32(f32_to_f16(x));
+    }
+  }
+  std::vector<float> kt32(half ? 0 : n), v32(half ? 0 : n);
+  std::vector<uint16_t> kt16(half ? n : 0), v16(half ? n : 0);
+  pack_keys_transposed(k.data(), ld, n_kv, n_head, d_head, type, half ? static_cast<void*>(kt16.data()) : kt32.data());
+  if (half) {
+    convert_f32_to_f16(v.data(), v16.data(), n);
+  } else {
+    v32 = v;
+  }
+  // The transposed layout: head h, dimension i, key j.
+  const int h = 2, i = 5, j = n_kv - 3;
+  const size_t at = (static_cast<size_t>(h) * d_head + i) * n_kv + j;
+  EXPECT_EQ(half ? f16_to_f32(kt16[at]) : kt32[at], k[static_cast<size_t>(j) * ld + h * d_head + i]);
+  const void* kt = half ? static_cast<const void*>(kt16.data()) : kt32.data();
+  const void* vc = half ? static_cast<const void*>(v16.data()) : v32.data();
+  std::vector<float> k_scratch(n), v_scratch(n);
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     if (!cpu_supports(isa)) continue;
     IsaGuard guard(isa);
-    for (int n_q : {1, 5, 40}) {  // 40: more than the few-query path takes
+    for (int n_q : {1, 3, 5, 8, 9, 40}) {  // 9 and 40: more than the few-query path takes
       const std::vector<float> q = random_floats(static_cast<size_t>(n_q) * ld, 3 + n_q);
       std::vector<float> expected(q.size()), got(q.size(), -1.0f);
       attention(q.data(), ld, k.data(), ld, v.data(), ld, expected.data(), ld, n_q, n_kv, n_head, d_head, false, 0);
-      attention_half_kv(q.data(), ld, kt16.data(), v16.data(), ld, got.data(), ld, n_q, n_kv, n_head, d_head,
-                        k_scratch.data(), v_scratch.data());
-      double err = 0, scale = 0;
-      for (size_t i = 0; i < got.size(); ++i) {
-        err = std::max(err, std::abs(static_cast<double>(got[i]) - expected[i]));
-        scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
-      }
-      EXPECT_LT(err / scale, 1e-5) << isa_name(isa) << " n_q=" << n_q;
+      attention_kt(q.data(), ld, type, kt, vc, ld, got.data(), ld, n_q, n_kv, n_head, d_head, k_scratch.data(),
+                   v_scratch.data());
+      EXPECT_LT(relative_error(got, expected), 1e-5) << isa_name(isa) << " n_q=" << n_q;
     }
   }
 }
+
+// 1500: Whisper's audio context; 37: fewer keys than two vectors past the last full block.
+INSTANTIATE_TEST_SUITE_P(Caches, TransposedCacheAttention,
+                         ::testing::Values(CacheCase{MatrixType::F32, 1500}, CacheCase{MatrixType::F16, 1500},
+                                           CacheCase{MatrixType::F32, 37}, CacheCase{MatrixType::F16, 37}));
 
 }  // namespace
 }  // namespace wisp

@@ -5,8 +5,11 @@
 // 5-beam search (filters, token choice, cache reordering) must allocate nothing.
 //
 // The model comes from the CTest fixture (tools/make_test_model.py), through the environment
-// variable WISP_DECODE_TEST_MODEL. With WISP_ALLOC_BACKTRACE=1, every counted allocation prints
-// its call stack to stderr (resolve with addr2line -Cf -e <test binary> <offset>).
+// variable WISP_DECODE_TEST_MODEL; the fixture also converts it to q8_0 (ggml-model-q8_0.bin
+// next to it), which QuantizedDecodeSteps runs in float16 compute mode, where decode steps take
+// the int8 kernels (kernels/quant_dot.h) and their activation buffers. With
+// WISP_ALLOC_BACKTRACE=1, every counted allocation prints its call stack to stderr (resolve with
+// addr2line -Cf -e <test binary> <offset>).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,13 +18,16 @@
 #include <memory>
 #include <new>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "decoding/decode_loop.h"
 #include "decoding/decoding_task.h"
 #include "decoding/sampling.h"
 #include "decoding/token_decoders.h"
+#include "kernels/quant_dot_internal.h"
 #include "kernels/thread_pool.h"
+#include "model/ggml_quant.h"
 #include "runtime/decoder.h"
 #include "wisp/model.h"
 
@@ -158,14 +164,43 @@ TEST(AllocationCounter, CatchesBeamSearchWithoutReservedBuffers) {
   EXPECT_EQ(beam_step_allocations(2 + kMeasuredSteps + 1), 0);
 }
 
+// The int8 decode kernels (kernels/quant_dot.h) on any CPU: after one call at the widest input,
+// calls of every row count up to 16, narrower inputs and every epilogue allocate nothing (the
+// activation buffer is sized for 16 rows on first use).
+TEST(AllocationCounter, Int8LinearAfterWarmUp) {
+  constexpr int kOut = 48, kWide = 1536, kNarrow = 384;
+  std::vector<float> values(static_cast<size_t>(kOut) * kWide, 0.01f);
+  for (size_t i = 0; i < values.size(); ++i) values[i] *= static_cast<float>(i % 13) - 6.0f;
+  std::vector<uint8_t> wide(ggml_row_bytes(GgmlType::Q8_0, kWide) * kOut);
+  std::vector<uint8_t> narrow(ggml_row_bytes(GgmlType::Q8_0, kNarrow) * kOut);
+  ggml_encode(GgmlType::Q8_0, values.data(), wide.data(), static_cast<int64_t>(kOut) * kWide);
+  ggml_encode(GgmlType::Q8_0, values.data(), narrow.data(), static_cast<int64_t>(kOut) * kNarrow);
+  const WeightMatrix w_wide(wide.data(), MatrixType::Q8_0, kOut, kWide);
+  const WeightMatrix w_narrow(narrow.data(), MatrixType::Q8_0, kOut, kNarrow);
+  std::vector<float> x(static_cast<size_t>(kInt8MaxRows) * kWide, 0.5f), y(static_cast<size_t>(kInt8MaxRows) * kOut);
+  const Int8Kernel kernel = int8_kernel_for(active_isa());
+  compute_threads();  // starts the pool before counting
+  linear_quant_int8_with(kernel, x.data(), 1, kWide, w_wide, nullptr, kOut, y.data(), Epilogue::Store);
+  AllocationCount count;
+  for (int rows = 1; rows <= kInt8MaxRows; ++rows) {
+    for (Epilogue epilogue : {Epilogue::Store, Epilogue::Gelu, Epilogue::Accumulate}) {
+      linear_quant_int8_with(kernel, x.data(), rows, kWide, w_wide, nullptr, kOut, y.data(), epilogue);
+      linear_quant_int8_with(kernel, x.data(), rows, kNarrow, w_narrow, values.data(), kOut, y.data(), epilogue);
+    }
+  }
+  EXPECT_EQ(count.stop(), 0) << int8_kernel_name(kernel);
+}
+
 // The real model and decoder: a random-weight tiny model (2 decoder layers) and random audio
 // features.
 class DecodeSteps : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
-    if (path == nullptr) return;
-    model_ = Model::load(path);
+    if (path != nullptr) load_model(path, ComputeType::Auto);
+  }
+  static void load_model(const std::string& path, ComputeType compute_type) {
+    model_ = Model::load(path, LoadOptions{compute_type});
     const ModelDims& dims = model_->dims();
     features_.resize(static_cast<size_t>(dims.n_audio_ctx) * dims.n_audio_state);
     std::mt19937 random(1);
@@ -210,6 +245,21 @@ class DecodeSteps : public ::testing::Test {
     EXPECT_EQ(allocations, 0) << "heap allocations in " << kMeasuredSteps << " decode steps";
   }
 
+  // Decoder::forward alone: the prompt, then single-token steps.
+  void expect_forward_steps_allocate_nothing() {
+    auto decoder = make_decoder(1);
+    const std::vector<int> initial = initial_tokens(*model_, endless_options());
+    const int n_vocab = decoder->n_vocab();
+    const float* logits = decoder->forward(initial.data(), 1, static_cast<int>(initial.size()), 0);
+    int token = argmax(logits, n_vocab);
+    AllocationCount count;
+    for (int step = 0; step < kMeasuredSteps; ++step) {
+      logits = decoder->forward(&token, 1, 1, static_cast<int>(initial.size()) + step);
+      token = argmax(logits, n_vocab);
+    }
+    EXPECT_EQ(count.stop(), 0);
+  }
+
   static std::shared_ptr<Model> model_;
   static std::vector<float> features_;
 };
@@ -217,19 +267,7 @@ class DecodeSteps : public ::testing::Test {
 std::shared_ptr<Model> DecodeSteps::model_;
 std::vector<float> DecodeSteps::features_;
 
-TEST_F(DecodeSteps, DecoderForwardSingleTokenSteps) {
-  auto decoder = make_decoder(1);
-  const std::vector<int> initial = initial_tokens(*model_, endless_options());
-  const int n_vocab = decoder->n_vocab();
-  const float* logits = decoder->forward(initial.data(), 1, static_cast<int>(initial.size()), 0);
-  int token = argmax(logits, n_vocab);
-  AllocationCount count;
-  for (int step = 0; step < kMeasuredSteps; ++step) {
-    logits = decoder->forward(&token, 1, 1, static_cast<int>(initial.size()) + step);
-    token = argmax(logits, n_vocab);
-  }
-  EXPECT_EQ(count.stop(), 0);
-}
+TEST_F(DecodeSteps, DecoderForwardSingleTokenSteps) { expect_forward_steps_allocate_nothing(); }
 
 TEST_F(DecodeSteps, GreedyDecoding) {
   auto decoder = make_decoder(1);
@@ -256,6 +294,32 @@ TEST_F(DecodeSteps, BeamSearchWithoutTimestamps) {
   DecodingOptions options = endless_options();
   options.beam_size = 5;
   options.without_timestamps = true;
+  expect_steps_allocate_nothing(*decoder, options);
+}
+
+// The same steps on the q8_0 conversion in float16 compute mode (any CPU): quantized matrices
+// against int8 activation blocks, one row (greedy) and five (beams).
+class QuantizedDecodeSteps : public DecodeSteps {
+ protected:
+  static void SetUpTestSuite() {
+    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
+    if (path == nullptr) return;
+    const std::string f16_path = path;
+    load_model(f16_path.substr(0, f16_path.find_last_of('/') + 1) + "ggml-model-q8_0.bin", ComputeType::Float16);
+  }
+};
+
+TEST_F(QuantizedDecodeSteps, DecoderForwardSingleTokenSteps) { expect_forward_steps_allocate_nothing(); }
+
+TEST_F(QuantizedDecodeSteps, GreedyDecoding) {
+  auto decoder = make_decoder(1);
+  expect_steps_allocate_nothing(*decoder, endless_options());
+}
+
+TEST_F(QuantizedDecodeSteps, BeamSearchFiveBeams) {
+  auto decoder = make_decoder(5);
+  DecodingOptions options = endless_options();
+  options.beam_size = 5;
   expect_steps_allocate_nothing(*decoder, options);
 }
 

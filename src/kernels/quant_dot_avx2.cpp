@@ -1,0 +1,212 @@
+// The AVX2 int8 kernel and the activation quantizer every SIMD kernel
+// uses. One 256-bit vector per 32-value block: vpmaddubsw multiplies unsigned weight bytes by
+// signed activation bytes into pairwise int16 sums, vpmaddwd by ones widens them to eight int32
+// lanes, which are converted and scaled once per block.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/quant_dot_internal.h"
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+// GCC 12's intrinsic headers build "undefined" vectors from themselves, which -Wuninitialized
+// reports once inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace wisp {
+
+namespace {
+
+// Lines are prefetched this far ahead of the weight stream.
+constexpr size_t kPrefetchBytes = 2048;
+
+float horizontal_max(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+int horizontal_sum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
+float horizontal_sum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+float load_half(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _cvtsh_ss(h);
+}
+
+// The 32 weight values of a block as bytes in value order: q8_0's signed values, the other
+// types' unsigned stored values (offset or minimum still to apply).
+template <MatrixType T>
+__m256i weight_bytes(const uint8_t* block) {
+  if constexpr (T == MatrixType::Q8_0) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+  } else {
+    // Low nibbles are values 0..15, high nibbles 16..31.
+    const __m128i nibbles = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + int8_nibbles_offset(T)));
+    __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(nibbles, 4), nibbles), _mm256_set1_epi8(15));
+    if constexpr (int8_has_fifth_bit(T)) {
+      uint32_t fifth;
+      std::memcpy(&fifth, block + int8_bits_offset(T), 4);
+      // Byte j takes byte j/8 of qh, then tests its bit j%8.
+      const __m256i spread = _mm256_shuffle_epi8(
+          _mm256_set1_epi32(static_cast<int>(fifth)),
+          _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+      const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+      const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+      w = _mm256_or_si256(w, _mm256_and_si256(set, _mm256_set1_epi8(16)));
+    }
+    return w;
+  }
+}
+
+struct Avx2Int8 {
+  // R accumulators, the weight vector, its absolute value and temporaries fit 16 registers.
+  static constexpr int kMaxRows = 4;
+
+  // One block against R rows: per row eight int32 lane sums, scaled by d_w * d_x into out[r].
+  template <MatrixType T, int R>
+  static void block_step(const uint8_t* block, const uint8_t* const (&rows)[R], size_t lane_bytes, size_t b,
+                         __m256 (&out)[R]) {
+    const __m256i w = weight_bytes<T>(block);
+    const __m256 d = _mm256_set1_ps(load_half(block));
+    const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* at = rows[r] + b * kMatrixQuantBlock;  // block b of each array sits at 32b bytes
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+      __m256i pairs;
+      if constexpr (T == MatrixType::Q8_0) {
+        // |w| * (x with w's sign): the unsigned-by-signed product of vpmaddubsw, never saturating
+        // (|w| <= 128, |x| <= 127).
+        pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+      } else {
+        pairs = _mm256_maddubs_epi16(w, x);  // w <= 31: no saturation
+      }
+      __m256i lanes = _mm256_madd_epi16(pairs, ones);
+      if constexpr (int8_weight_offset(T) != 0) {
+        lanes = _mm256_add_epi32(lanes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 2 * lane_bytes)));
+      }
+      const __m256 scale = _mm256_mul_ps(d, _mm256_loadu_ps(reinterpret_cast<const float*>(at + lane_bytes)));
+      out[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), scale, out[r]);
+      if constexpr (int8_has_minimum(T)) {
+        const __m256 m = _mm256_set1_ps(load_half(block + 2));
+        out[r] = _mm256_fmadd_ps(m, _mm256_loadu_ps(reinterpret_cast<const float*>(at + 3 * lane_bytes)), out[r]);
+      }
+    }
+  }
+
+  template <MatrixType T, int R>
+  static void columns(const Int8Rows& x, int r0, const WeightMatrix& w, int c0, int c1, bool prefetch,
+                      const float* bias, bool accumulate, float* y, int ldy) {
+    constexpr size_t kBlockBytes = quant_block_bytes(T);
+    // One row alone has a single FMA chain per vector: two chains (alternate blocks) hide its latency.
+    constexpr int kChains = R == 1 ? 2 : 1;
+    const uint8_t* rows[R];
+    for (int r = 0; r < R; ++r) rows[r] = x.row(r0 + r);
+    const size_t lane_bytes = x.lane_array_bytes();
+    const size_t n_blocks = static_cast<size_t>(x.blocks);
+    const uint8_t* next_prefetch = w.row_data(c0) + kPrefetchBytes;
+    for (int j = c0; j < c1; ++j) {
+      const uint8_t* row = w.row_data(j);
+      __m256 acc[kChains][R];
+      for (int c = 0; c < kChains; ++c) {
+        for (int r = 0; r < R; ++r) acc[c][r] = _mm256_setzero_ps();
+      }
+      size_t b = 0;
+      for (; b + kChains <= n_blocks; b += kChains) {
+        const uint8_t* block = row + b * kBlockBytes;
+        if (prefetch) {
+          for (; next_prefetch < block + kPrefetchBytes; next_prefetch += 64) _mm_prefetch(next_prefetch, _MM_HINT_T0);
+        }
+#pragma GCC unroll 2
+        for (int c = 0; c < kChains; ++c) block_step<T, R>(block + c * kBlockBytes, rows, lane_bytes, b + c, acc[c]);
+      }
+      for (; b < n_blocks; ++b) block_step<T, R>(row + b * kBlockBytes, rows, lane_bytes, b, acc[0]);
+      for (int r = 0; r < R; ++r) {
+        __m256 sum = acc[0][r];
+        if constexpr (kChains == 2) sum = _mm256_add_ps(sum, acc[1][r]);
+        store_int8_result(y, ldy, r0 + r, j, horizontal_sum(sum), bias, accumulate);
+      }
+    }
+  }
+};
+
+void gemv(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_end, const float* bias, bool accumulate,
+          float* y, int ldy) {
+  int8_gemv<Avx2Int8>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
+}
+
+}  // namespace
+
+void quantize_rows_avx2(const float* x, int rows, int in, Int8Terms terms, const Int8Rows& out) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  // vpackssdw + vpacksswb interleave 128-bit lanes; this restores value order.
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * in;
+    for (int b = 0; b < out.blocks; ++b) {
+      const float* xb = xr + static_cast<size_t>(b) * kMatrixQuantBlock;
+      __m256 v[4];
+      for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(xb + 8 * i);
+      const __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                                        _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+      // The same scalar arithmetic as quantize_rows_scalar, so both give identical bytes.
+      const float d = horizontal_max(amax) / 127.0f;
+      const __m256 inv = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+      __m256i q[4];
+      for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inv));  // nearest even
+      const int sum = horizontal_sum(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+      const __m256i bytes =
+          _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));  // saturating
+      const size_t lane = static_cast<size_t>(b) * kInt8Lanes;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.values(r) + static_cast<size_t>(b) * kMatrixQuantBlock),
+                          _mm256_permutevar8x32_epi32(bytes, order));
+      _mm256_storeu_ps(out.scales(r) + lane, _mm256_set1_ps(d));
+      if (terms.offset_multiple != 0) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.offsets(r) + lane),
+                            _mm256_set1_epi32(-terms.offset_multiple * sum));
+      }
+      if (terms.minimum) {
+        _mm256_storeu_ps(out.minimum_terms(r) + lane, _mm256_set1_ps(d * static_cast<float>(sum) * 0.125f));
+      }
+    }
+  }
+}
+
+const Int8Gemv kInt8GemvAvx2 = gemv;
+
+}  // namespace wisp
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#else
+namespace wisp {
+namespace {
+void gemv_fallback(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_end, const float* bias,
+                   bool accumulate, float* y, int ldy) {
+  kInt8GemvScalar(x, w, col_begin, col_end, bias, accumulate, y, ldy);
+}
+}  // namespace
+void quantize_rows_avx2(const float* x, int rows, int in, Int8Terms terms, const Int8Rows& out) {
+  quantize_rows_scalar(x, rows, in, terms, out);
+}
+const Int8Gemv kInt8GemvAvx2 = gemv_fallback;
+}  // namespace wisp
+#endif
