@@ -3,6 +3,7 @@
 // WeightMatrix (f32, f16 or bf16, widened on the fly).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "kernels/thread_pool.h"
@@ -44,8 +45,22 @@ void gelu_inplace(float* x, size_t n);
 // x[i] += y[i]
 void add_inplace(float* x, const float* y, size_t n);
 
+// Runs fn(j0, j1) over the output columns [0, out) of a decode-step product: about 8 tasks per
+// compute thread of whole 16-column groups, balanced dynamically by the pool.
+template <class Fn>
+void parallel_column_blocks(int out, Fn&& fn);
+
 // Splits [0, n) into about `tasks_per_thread` pieces per compute thread, each a multiple of
 // `granule` (except the last); returns the piece size.
 int split_size(int n, int granule, int tasks_per_thread = 4);
+
+template <class Fn>
+void parallel_column_blocks(int out, Fn&& fn) {
+  const int block = split_size(out, 16, 8);
+  parallel_for((out + block - 1) / block, [&](int task) {
+    const int j0 = task * block;
+    fn(j0, std::min(out, j0 + block));
+  });
+}
 
 }  // namespace wisp

@@ -10,6 +10,8 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/thread_pool.h"
+#include "kernels/weight_matrix.h"
+#include "model/ggml_quant.h"
 
 namespace wisp::test {
 
@@ -20,6 +22,18 @@ inline std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
   for (float& x : v) x = dist(rng);
   return v;
 }
+
+// The block-quantized types, as the kernels and as ggml's reference quantizers name them.
+struct QuantCase {
+  MatrixType matrix;
+  GgmlType ggml;
+};
+
+inline constexpr QuantCase kQuantTypes[] = {{MatrixType::Q8_0, GgmlType::Q8_0},
+                                            {MatrixType::Q5_0, GgmlType::Q5_0},
+                                            {MatrixType::Q5_1, GgmlType::Q5_1},
+                                            {MatrixType::Q4_0, GgmlType::Q4_0},
+                                            {MatrixType::Q4_1, GgmlType::Q4_1}};
 
 class RestoresIsaAndThreads : public ::testing::Test {
  protected:

@@ -21,16 +21,8 @@ namespace {
 
 using test::random_floats;
 
-struct QuantCase {
-  MatrixType matrix;
-  GgmlType ggml;
-};
-
-constexpr QuantCase kQuantTypes[] = {{MatrixType::Q8_0, GgmlType::Q8_0},
-                                     {MatrixType::Q5_0, GgmlType::Q5_0},
-                                     {MatrixType::Q5_1, GgmlType::Q5_1},
-                                     {MatrixType::Q4_0, GgmlType::Q4_0},
-                                     {MatrixType::Q4_1, GgmlType::Q4_1}};
+using test::QuantCase;
+using test::kQuantTypes;
 
 std::vector<Int8Kernel> supported_kernels() {
   std::vector<Int8Kernel> kernels;

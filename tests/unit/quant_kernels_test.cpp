@@ -18,16 +18,8 @@
 namespace wisp {
 namespace {
 
-struct QuantCase {
-  MatrixType matrix;
-  GgmlType ggml;
-};
-
-constexpr QuantCase kQuantTypes[] = {{MatrixType::Q8_0, GgmlType::Q8_0},
-                                     {MatrixType::Q5_0, GgmlType::Q5_0},
-                                     {MatrixType::Q5_1, GgmlType::Q5_1},
-                                     {MatrixType::Q4_0, GgmlType::Q4_0},
-                                     {MatrixType::Q4_1, GgmlType::Q4_1}};
+using test::QuantCase;
+using test::kQuantTypes;
 
 using test::random_floats;
 
