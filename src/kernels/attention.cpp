@@ -14,8 +14,9 @@ namespace {
 
 // Queries per task: a [64][1500] score tile (384 KB) stays in L2 between its two GEMMs.
 constexpr int kQueryBlock = 64;
-// Up to this many queries (decode steps), a head runs one query at a time on the vector
-// kernel: GEMM calls would spend more time packing K and V than multiplying.
+// Up to this many queries (decode steps), a head runs on the vector kernels (one query at a
+// time over row-major keys, all together over transposed ones): GEMM calls would spend more
+// time packing K and V than multiplying.
 constexpr int kSmallQueries = 8;
 // Scores of the few-query paths (n floats): on the stack up to kSmallQueries rows of 1536 keys
 // (Whisper attends over at most 1500), so that a decode step never allocates, whichever thread
@@ -32,7 +33,7 @@ class ScoreRow {
   float* data() { return data_; }
 
  private:
-  static constexpr int kStackKeys = 8 * 1536;  // kSmallQueries queries x Whisper's 1500 keys
+  static constexpr int kStackKeys = kSmallQueries * 1536;  // Whisper attends over 1500 keys
   float stack_[kStackKeys];
   float* data_;
 };
@@ -94,6 +95,7 @@ void attention_kt(const float* q, int ldq, MatrixType type, const void* kt, cons
     parallel_for((n_kv + block - 1) / block, [&](int task) {
       const int r0 = task * block, r1 = std::min(n_kv, r0 + block);
       const size_t begin = static_cast<size_t>(r0) * width, count = static_cast<size_t>(r1 - r0) * width;
+      // K^T is one contiguous array of n_kv * width halves: any split of it converts as well.
       convert_f16_to_f32(static_cast<const uint16_t*>(kt) + begin, k_scratch + begin, count);
       for (int r = r0; r < r1; ++r) {
         convert_f16_to_f32(static_cast<const uint16_t*>(v) + static_cast<size_t>(r) * ldv,

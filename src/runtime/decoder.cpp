@@ -76,27 +76,22 @@ void Decoder::set_audio_features(const float* audio_features) {
   float* k = key_scratch_.data();
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
+    // Values straight into the f32 cache, or into f32 scratch stored as the half cache.
+    float* v = half_cross_ ? cross_v_.data() : cross_v_.data() + l * per_layer;
+    if (const Bf16Weights* bf16 = model_.bf16_weights()) {  // 1500 rows: compute bound like the encoder
+      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
+      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
+    } else {
+      linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
+      linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_, v);
+    }
     if (half_cross_) {
-      // Reduced precision: projections (bf16 where packed: 1500 rows, compute bound like the
-      // encoder) into f32 scratch, stored as the f16 cache.
-      float* v = cross_v_.data();
-      if (const Bf16Weights* bf16 = model_.bf16_weights()) {
-        linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
-        linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
-      } else {
-        linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
-        linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_, v);
-      }
       const int block = split_size(static_cast<int>(per_layer), 4096, 1);
       parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
         const size_t begin = static_cast<size_t>(task) * block;
         const size_t n = std::min<size_t>(block, per_layer - begin);
         convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
       });
-    } else {
-      linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
-      linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_,
-             cross_v_.data() + l * per_layer);
     }
     void* keys = half_cross_ ? static_cast<void*>(cross_k16_.data() + l * per_layer) : cross_k_.data() + l * per_layer;
     pack_keys_transposed(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_type(), keys);
