@@ -43,6 +43,7 @@ struct ModelInfo {
 
 class ModelWeights;  // defined in src/model/; the tensors the runtime reads
 class Bf16Weights;   // defined in src/runtime/; compute-bound weights packed for bf16 products
+class PanelWeights;  // likewise, packed as f32/f16 panels for the AVX2 product
 
 // Precision of the computation. Every product accumulates in f32; the reduced types round
 // some inputs and caches, the way whisper.cpp always does, for speed.
@@ -80,6 +81,9 @@ class Model {
   ComputeType compute_type() const { return compute_type_; }
   // The packed weights of BFloat16 compute, or null for the other types.
   const Bf16Weights* bf16_weights() const { return bf16_weights_.get(); }
+  // The compute-bound weights packed as panels (f32/f16 files on AVX2-only CPUs without bf16
+  // compute), or null.
+  const PanelWeights* panel_weights() const { return panel_weights_.get(); }
 
   Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,
         std::vector<float> mel_filters);
@@ -92,6 +96,7 @@ class Model {
   std::vector<float> mel_filters_;
   ComputeType compute_type_ = ComputeType::Float32;
   std::shared_ptr<const Bf16Weights> bf16_weights_;
+  std::shared_ptr<const PanelWeights> panel_weights_;
 };
 
 }  // namespace wisp

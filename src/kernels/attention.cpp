@@ -7,6 +7,7 @@
 #include "kernels/convert.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
+#include "kernels/panel_gemm.h"
 
 namespace wisp {
 
@@ -14,6 +15,8 @@ namespace {
 
 // Queries per task: a [64][1500] score tile (384 KB) stays in L2 between its two GEMMs.
 constexpr int kQueryBlock = 64;
+// The same for the panel product, in whole 6-row register tiles.
+constexpr int kPanelQueryBlock = 48;
 // Up to this many queries (decode steps), a head runs on the vector kernels (one query at a
 // time over row-major keys, all together over transposed ones): GEMM calls would spend more
 // time packing K and V than multiplying.
@@ -148,6 +151,45 @@ void attention(const float* q, int ldq, const float* k, int ldk, const float* v,
       kt.softmax(s + static_cast<size_t>(i - i0) * n_keys, n_visible, n_keys);
     }
     gemm_nn(i1 - i0, d_head, n_keys, s, n_keys, v + col, ldv, out + static_cast<size_t>(i0) * ldo + col, ldo);
+  });
+}
+
+void attention_panels(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
+                      int n_q, int n_kv, int n_head, int d_head) {
+  const KernelTable& kt = kernels();
+  const PanelKernel kernel = active_panel_kernel();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  // Per head: K^T as panels of 16 keys (depth d_head), V as panels of 16 value columns (depth
+  // n_kv). Grows once per calling thread; tasks use the pointer taken here.
+  const size_t key_floats = panel_elements(n_kv, d_head), value_floats = panel_elements(d_head, n_kv);
+  const size_t head_floats = key_floats + value_floats;
+  thread_local std::vector<float> packed_heads;
+  if (packed_heads.size() < head_floats * n_head) packed_heads.resize(head_floats * n_head);
+  float* packed = packed_heads.data();
+  parallel_for(2 * n_head, [&](int task) {
+    const int h = task / 2;
+    float* head = packed + head_floats * h;
+    if (task % 2 == 0) {
+      pack_panels_from_rows(k + h * d_head, n_kv, d_head, static_cast<size_t>(ldk), scale, head);
+    } else {
+      pack_panels_from_cols(v + h * d_head, n_kv, d_head, static_cast<size_t>(ldv), head + key_floats);
+    }
+  });
+  const int n_blocks = (n_q + kPanelQueryBlock - 1) / kPanelQueryBlock;
+  parallel_for(n_head * n_blocks, [&](int task) {
+    const int h = task % n_head;
+    const int i0 = (task / n_head) * kPanelQueryBlock;
+    const int rows = std::min(n_q, i0 + kPanelQueryBlock) - i0;
+    const float* head = packed + head_floats * h;
+    thread_local std::vector<float> scores;  // grows once per thread to the largest tile
+    const size_t needed = static_cast<size_t>(rows) * n_kv;
+    if (scores.size() < needed) scores.resize(needed);
+    float* s = scores.data();
+    panel_gemm(kernel, rows, n_kv, d_head, q + static_cast<size_t>(i0) * ldq + h * d_head, static_cast<size_t>(ldq),
+               PanelType::F32, head, s, static_cast<size_t>(n_kv), false);
+    for (int i = 0; i < rows; ++i) kt.softmax(s + static_cast<size_t>(i) * n_kv, n_kv, n_kv);
+    panel_gemm(kernel, rows, d_head, n_kv, s, static_cast<size_t>(n_kv), PanelType::F32, head + key_floats,
+               out + static_cast<size_t>(i0) * ldo + h * d_head, static_cast<size_t>(ldo), false);
   });
 }
 

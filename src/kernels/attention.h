@@ -15,6 +15,12 @@ namespace wisp {
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
 
+// attention() without a causal mask on the panel product (kernels/panel_gemm.h): each head's
+// keys (pre-scaled) and values are packed as panels once, then query blocks run both products
+// with no per-call packing. For the encoder on AVX2-only CPUs.
+void attention_panels(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
+                      int n_q, int n_kv, int n_head, int d_head);
+
 // The decoder's cross-attention cache: keys stored transposed per head, kt = [n_head][d_head][n_kv],
 // so that scores are axpy's over contiguous keys; values [n_kv][ldv]. Elements are `type`: F32,
 // or F16 with reduced-precision compute (half the bytes a decode step streams).

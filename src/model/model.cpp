@@ -5,7 +5,7 @@
 #include "model/model_parts.h"
 #include "kernels/bf16_gemm.h"
 #include "model/weights.h"
-#include "runtime/bf16_weights.h"
+#include "runtime/packed_weights.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -82,6 +82,8 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
       throw Error("bfloat16 compute needs a CPU with AVX512_BF16; this one has none (use --compute_type float16 or float32)");
     }
     model->bf16_weights_ = std::make_shared<const Bf16Weights>(*weights);
+  } else if (panel_gemm_preferred() && PanelWeights::supports(*weights)) {
+    model->panel_weights_ = std::make_shared<const PanelWeights>(*weights);
   }
   model->compute_type_ = compute;
   return model;

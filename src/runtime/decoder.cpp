@@ -10,7 +10,7 @@
 #include "kernels/thread_pool.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
-#include "runtime/bf16_weights.h"
+#include "runtime/packed_weights.h"
 #include "runtime/mlp_block.h"
 #include "wisp/error.h"
 
@@ -81,6 +81,9 @@ void Decoder::set_audio_features(const float* audio_features) {
     if (const Bf16Weights* bf16 = model_.bf16_weights()) {  // 1500 rows: compute bound like the encoder
       linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
       linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
+    } else if (const PanelWeights* panels = model_.panel_weights()) {
+      linear_panels(audio_features, n_audio_ctx_, panels->cross_key[l].weight, nullptr, k);
+      linear_panels(audio_features, n_audio_ctx_, panels->cross_value[l].weight, a.value.bias, v);
     } else {
       linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
       linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_, v);

@@ -6,7 +6,7 @@
 #include "kernels/bf16_gemm.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
-#include "runtime/bf16_weights.h"
+#include "runtime/packed_weights.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -39,7 +39,7 @@ Encoder::Encoder(const Model& model)
 // `in` is read through in(c, t); out is time-major [n_out][n_channels_out].
 template <typename Input>
 static void conv1d_k3(Input in, int in_channels, int in_len, int stride, const ConvWeights& w,
-                      const Bf16Linear* packed, float* columns, float* out) {
+                      const Bf16Linear* bf16, const PanelLinear* panels, float* columns, float* out) {
   const int out_len = in_len / stride;
   const int width = in_channels * 3;
   const int block = split_size(out_len, 8);
@@ -55,8 +55,12 @@ static void conv1d_k3(Input in, int in_channels, int in_len, int stride, const C
       }
     }
   });
-  if (packed != nullptr) {
-    linear_bf16(columns, out_len, packed->weight, w.bias, out, Epilogue::Gelu);
+  if (bf16 != nullptr) {
+    linear_bf16(columns, out_len, bf16->weight, w.bias, out, Epilogue::Gelu);
+    return;
+  }
+  if (panels != nullptr) {
+    linear_panels(columns, out_len, panels->weight, w.bias, out, Epilogue::Gelu);
     return;
   }
   const WeightMatrix weight{w.weight, MatrixType::F32, w.out, width};
@@ -65,11 +69,20 @@ static void conv1d_k3(Input in, int in_channels, int in_len, int stride, const C
 
 namespace {
 
-// x W^T + b on the model's compute type: bf16 products when the model packed them.
-void project(const float* x, int rows, const LinearWeights& w, const Bf16Linear* packed, float* y,
+// The packed forms of one matrix the model may hold (both null: the stored weights).
+struct Packed {
+  const Bf16Linear* bf16 = nullptr;
+  const PanelLinear* panels = nullptr;
+};
+
+// x W^T + b on the model's packed weights: bf16 products or AVX2 panels where the model packed
+// them, else linear() on the stored ones.
+void project(const float* x, int rows, const LinearWeights& w, Packed packed, float* y,
              Epilogue epilogue = Epilogue::Store) {
-  if (packed != nullptr) {
-    linear_bf16(x, rows, packed->weight, w.bias, y, epilogue);
+  if (packed.bf16 != nullptr) {
+    linear_bf16(x, rows, packed.bf16->weight, w.bias, y, epilogue);
+  } else if (packed.panels != nullptr) {
+    linear_panels(x, rows, packed.panels->weight, w.bias, y, epilogue);
   } else {
     linear(x, rows, w.in, w.weight, w.bias, w.out, y, epilogue);
   }
@@ -80,15 +93,17 @@ void project(const float* x, int rows, const LinearWeights& w, const Bf16Linear*
 const float* Encoder::forward(const float* mel) {
   const ModelWeights& w = model_.weights();
   const Bf16Weights* bf16 = model_.bf16_weights();
+  const PanelWeights* panels = model_.panel_weights();
   const int frames = 2 * n_ctx_;
   const int d = n_state_;
   const size_t n = static_cast<size_t>(n_ctx_) * d;
 
   conv1d_k3([&](int c, int t) { return mel[static_cast<size_t>(c) * frames + t]; }, n_mels_, frames, 1,
-            w.conv1, bf16 ? &bf16->conv[0] : nullptr, columns_, conv1_out_.data());
+            w.conv1, bf16 ? &bf16->conv[0] : nullptr, panels ? &panels->conv[0] : nullptr, columns_,
+            conv1_out_.data());
   const float* c1 = conv1_out_.data();
   conv1d_k3([&](int c, int t) { return c1[static_cast<size_t>(t) * d + c]; }, d, frames, 2, w.conv2,
-            bf16 ? &bf16->conv[1] : nullptr, columns_, x_.data());
+            bf16 ? &bf16->conv[1] : nullptr, panels ? &panels->conv[1] : nullptr, columns_, x_.data());
   add_inplace(x_.data(), w.encoder_positions, n);
 
   const int n_head = model_.dims().n_audio_head;
@@ -96,21 +111,25 @@ const float* Encoder::forward(const float* mel) {
   for (size_t l = 0; l < w.encoder_blocks.size(); ++l) {
     const EncoderBlockWeights& b = w.encoder_blocks[l];
     const Bf16EncoderBlock* p = bf16 ? &bf16->encoder_blocks[l] : nullptr;
+    const PanelEncoderBlock* pp = panels ? &panels->encoder_blocks[l] : nullptr;
+    auto packed = [&](EncoderLinear which) { return Packed{p ? &(*p)[which] : nullptr, pp ? &(*pp)[which] : nullptr}; };
     layer_norm(x_.data(), n_ctx_, d, b.attn_ln.gamma, b.attn_ln.beta, h_.data());
-    project(h_.data(), n_ctx_, b.attn.query, p ? &p->query : nullptr, q_);
-    project(h_.data(), n_ctx_, b.attn.key, p ? &p->key : nullptr, k_);
-    project(h_.data(), n_ctx_, b.attn.value, p ? &p->value : nullptr, v_);
+    project(h_.data(), n_ctx_, b.attn.query, packed(EncoderLinear::Query), q_);
+    project(h_.data(), n_ctx_, b.attn.key, packed(EncoderLinear::Key), k_);
+    project(h_.data(), n_ctx_, b.attn.value, packed(EncoderLinear::Value), v_);
     if (p != nullptr) {
       attention_bf16(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head);
+    } else if (pp != nullptr) {
+      attention_panels(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head);
     } else {
       attention(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head,
                 /*causal=*/false, 0);
     }
-    project(attn_, n_ctx_, b.attn.out, p ? &p->out : nullptr, x_.data(), Epilogue::Accumulate);
+    project(attn_, n_ctx_, b.attn.out, packed(EncoderLinear::Out), x_.data(), Epilogue::Accumulate);
 
     layer_norm(x_.data(), n_ctx_, d, b.mlp_ln.gamma, b.mlp_ln.beta, h_.data());
-    project(h_.data(), n_ctx_, b.fc1, p ? &p->fc1 : nullptr, mlp_, Epilogue::Gelu);
-    project(mlp_, n_ctx_, b.fc2, p ? &p->fc2 : nullptr, x_.data(), Epilogue::Accumulate);
+    project(h_.data(), n_ctx_, b.fc1, packed(EncoderLinear::Fc1), mlp_, Epilogue::Gelu);
+    project(mlp_, n_ctx_, b.fc2, packed(EncoderLinear::Fc2), x_.data(), Epilogue::Accumulate);
   }
   layer_norm(x_.data(), n_ctx_, d, w.encoder_ln.gamma, w.encoder_ln.beta, h_.data());
   return h_.data();

@@ -1,4 +1,4 @@
-#include "runtime/bf16_weights.h"
+#include "runtime/packed_weights.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -32,7 +32,8 @@ void release_pages(const WeightMatrix& w) {
 
 }  // namespace
 
-Bf16Weights::Bf16Weights(const ModelWeights& w) {
+template <class Matrix>
+PackedWeights<Matrix>::PackedWeights(const ModelWeights& w) {
   // Every matrix to pack, in the order the members take them; packed in parallel.
   std::vector<WeightMatrix> sources;
   std::vector<const float*> biases;
@@ -52,7 +53,7 @@ Bf16Weights::Bf16Weights(const ModelWeights& w) {
     add(b.cross_attn.key.weight, b.cross_attn.key.bias);
     add(b.cross_attn.value.weight, b.cross_attn.value.bias);
   }
-  std::vector<std::optional<Bf16Matrix>> packed(sources.size());
+  std::vector<std::optional<Matrix>> packed(sources.size());
   parallel_for(static_cast<int>(sources.size()), [&](int i) {
     packed[i].emplace(sources[i]);
     release_pages(sources[i]);
@@ -60,15 +61,15 @@ Bf16Weights::Bf16Weights(const ModelWeights& w) {
 
   size_t next = 0;
   auto take = [&]() {
-    Bf16Linear linear{std::move(*packed[next]), biases[next]};
+    PackedLinear<Matrix> linear{std::move(*packed[next]), biases[next]};
     ++next;
     return linear;
   };
   conv.push_back(take());
   conv.push_back(take());
   for (size_t l = 0; l < w.encoder_blocks.size(); ++l) {
-    Bf16Linear query = take(), key = take(), value = take(), out = take(), fc1 = take(), fc2 = take();
-    encoder_blocks.push_back(Bf16EncoderBlock{std::move(query), std::move(key), std::move(value), std::move(out),
+    PackedLinear<Matrix> query = take(), key = take(), value = take(), out = take(), fc1 = take(), fc2 = take();
+    encoder_blocks.push_back(PackedEncoderBlock<Matrix>{std::move(query), std::move(key), std::move(value), std::move(out),
                                               std::move(fc1), std::move(fc2)});
   }
   for (size_t l = 0; l < w.decoder_blocks.size(); ++l) {
@@ -77,16 +78,32 @@ Bf16Weights::Bf16Weights(const ModelWeights& w) {
   }
 }
 
-size_t Bf16Weights::bytes() const {
+template <class Matrix>
+size_t PackedWeights<Matrix>::bytes() const {
   size_t total = 0;
-  for (const Bf16Linear& l : conv) total += l.weight.bytes();
-  for (const Bf16EncoderBlock& b : encoder_blocks) {
-    for (const Bf16Linear* l : {&b.query, &b.key, &b.value, &b.out, &b.fc1, &b.fc2}) total += l->weight.bytes();
+  for (const PackedLinear<Matrix>& l : conv) total += l.weight.bytes();
+  for (const PackedEncoderBlock<Matrix>& b : encoder_blocks) {
+    for (const PackedLinear<Matrix>* l : {&b.query, &b.key, &b.value, &b.out, &b.fc1, &b.fc2}) total += l->weight.bytes();
   }
   for (const auto* list : {&cross_key, &cross_value}) {
-    for (const Bf16Linear& l : *list) total += l.weight.bytes();
+    for (const PackedLinear<Matrix>& l : *list) total += l.weight.bytes();
   }
   return total;
 }
+
+bool PanelWeights::supports(const ModelWeights& w) {
+  for (const EncoderBlockWeights& b : w.encoder_blocks) {
+    for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.fc1, &b.fc2}) {
+      if (!panel_packable(l->weight)) return false;
+    }
+  }
+  for (const DecoderBlockWeights& b : w.decoder_blocks) {
+    if (!panel_packable(b.cross_attn.key.weight) || !panel_packable(b.cross_attn.value.weight)) return false;
+  }
+  return true;
+}
+
+template class PackedWeights<Bf16Matrix>;
+template class PackedWeights<PanelMatrix>;
 
 }  // namespace wisp

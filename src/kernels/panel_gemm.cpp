@@ -1,0 +1,120 @@
+// Panel packing, kernel choice and the pool-parallel linear() on panels.
+#include "kernels/panel_gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "kernels/convert.h"
+#include "kernels/cpu_features.h"
+#include "kernels/kernel_table.h"
+#include "kernels/panel_gemm_internal.h"
+#include "wisp/error.h"
+
+namespace wisp {
+
+namespace {
+
+// Columns per task of linear_panels when rows alone give too few tasks.
+constexpr int kMinColumnBlock = 64;
+
+template <typename Out, typename Convert>
+void pack_rows(int n, int k, Convert&& value_at, Out* dst) {
+  // Panel p holds columns [16p, 16p+16) for every k; padding columns are zero.
+  const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
+  for (int p = 0; p < n_panels; ++p) {
+    Out* panel = dst + static_cast<size_t>(p) * k * kPanelWidth;
+    for (int j = 0; j < kPanelWidth; ++j) {
+      const int col = p * kPanelWidth + j;
+      for (int kk = 0; kk < k; ++kk) panel[static_cast<size_t>(kk) * kPanelWidth + j] = col < n ? value_at(col, kk) : Out{};
+    }
+  }
+}
+
+}  // namespace
+
+void pack_panels_from_rows(const float* src, int n, int k, size_t ld, float scale, float* dst) {
+  pack_rows<float>(n, k, [&](int col, int kk) { return scale * src[static_cast<size_t>(col) * ld + kk]; }, dst);
+}
+
+void pack_panels_from_cols(const float* src, int k, int n, size_t ld, float* dst) {
+  const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
+  for (int p = 0; p < n_panels; ++p) {
+    float* panel = dst + static_cast<size_t>(p) * k * kPanelWidth;
+    const int j0 = p * kPanelWidth;
+    const int width = std::min(kPanelWidth, n - j0);
+    for (int kk = 0; kk < k; ++kk) {
+      float* out = panel + static_cast<size_t>(kk) * kPanelWidth;
+      std::copy_n(src + static_cast<size_t>(kk) * ld + j0, width, out);
+      std::fill(out + width, out + kPanelWidth, 0.0f);
+    }
+  }
+}
+
+bool panel_packable(const WeightMatrix& w) { return w.type == MatrixType::F32 || w.type == MatrixType::F16; }
+
+void PanelMatrix::Free::operator()(void* p) const { std::free(p); }
+
+PanelMatrix::PanelMatrix(const WeightMatrix& w)
+    : type_(w.type == MatrixType::F16 ? PanelType::F16 : PanelType::F32), out_(w.rows), in_(w.cols) {
+  if (!panel_packable(w)) {
+    throw Error(std::string("panel packing supports f32 and f16 weights, not ") + matrix_type_name(w.type));
+  }
+  const size_t bytes = this->bytes();
+  data_.reset(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  if (!data_) throw std::bad_alloc();
+  if (type_ == PanelType::F16) {
+    // Halves are copied as they are: the panels hold exactly the stored weights.
+    const uint16_t* src = w.half_data();
+    pack_rows<uint16_t>(out_, in_, [&](int col, int kk) { return src[static_cast<size_t>(col) * in_ + kk]; },
+                        static_cast<uint16_t*>(data_.get()));
+  } else {
+    pack_panels_from_rows(w.f32_data(), out_, in_, static_cast<size_t>(in_), 1.0f, static_cast<float*>(data_.get()));
+  }
+}
+
+size_t PanelMatrix::bytes() const { return panel_elements(out_, in_) * (type_ == PanelType::F16 ? 2 : 4); }
+
+bool panel_gemm_preferred() { return active_isa() == Isa::Avx2; }
+
+PanelKernel active_panel_kernel() { return active_isa() == Isa::Scalar ? PanelKernel::Scalar : PanelKernel::Avx2; }
+
+void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
+                const void* panels, float* c, size_t ldc, bool accumulate) {
+  const PanelBlockFn fn = kernel == PanelKernel::Avx2 ? panel_block_avx2 : panel_block_scalar;
+  fn(m, n, k, a, lda, type, panels, c, ldc, accumulate);
+}
+
+void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* bias, float* y, Epilogue epilogue) {
+  const KernelTable& kt = kernels();
+  const PanelKernel kernel = active_panel_kernel();
+  const int out = w.out(), in = w.in();
+  const size_t element = w.type() == PanelType::F16 ? 2 : 4;
+  // Row blocks of whole register tiles; then columns split until every thread has ~4 tasks.
+  const int row_block = std::min(kPanelRowBlock, split_size(rows, kPanelTileRows, 4));
+  const int n_row_tasks = (rows + row_block - 1) / row_block;
+  const int wanted_column_tasks = std::max(1, (4 * compute_threads() + n_row_tasks - 1) / n_row_tasks);
+  const int col_block =
+      std::max(kMinColumnBlock, (out / wanted_column_tasks + kPanelWidth - 1) / kPanelWidth * kPanelWidth);
+  const int n_col_tasks = (out + col_block - 1) / col_block;
+  parallel_for(n_row_tasks * n_col_tasks, [&](int task) {
+    const int m0 = (task / n_col_tasks) * row_block, m1 = std::min(rows, m0 + row_block);
+    const int j0 = (task % n_col_tasks) * col_block, j1 = std::min(out, j0 + col_block);
+    const void* panels = static_cast<const char*>(w.data()) + static_cast<size_t>(j0) * in * element;
+    float* y_block = y + static_cast<size_t>(m0) * out + j0;
+    panel_gemm(kernel, m1 - m0, j1 - j0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in), w.type(),
+               panels, y_block, static_cast<size_t>(out), epilogue == Epilogue::Accumulate);
+    const float* b = bias ? bias + j0 : nullptr;
+    for (int r = 0; r < m1 - m0; ++r) {
+      float* row = y_block + static_cast<size_t>(r) * out;
+      if (epilogue == Epilogue::Gelu) {
+        kt.bias_gelu(row, j1 - j0, b);
+      } else if (b) {
+        kt.add_bias(row, j1 - j0, b);
+      }
+    }
+  });
+}
+
+}  // namespace wisp

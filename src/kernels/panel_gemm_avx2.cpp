@@ -1,0 +1,148 @@
+// The AVX2 panel product: a 6 x 16 register tile (12 accumulators) per step of depth takes
+// two panel vectors (f32 loads, or f16 widened with vcvtph2ps) and six broadcasts of the
+// activations, packed per depth pass into 6-row tiles. In L1 it runs at the FMA units' peak; the
+// blocking (panel_gemm_internal.h) keeps it fed from L1 and L2.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/panel_gemm_internal.h"
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+// GCC 12's intrinsic headers build "undefined" vectors from themselves, which -Wuninitialized
+// reports once inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace wisp {
+
+namespace {
+
+// c[R][16] = (add ? c : 0) + a[kc][R] * panel[kc][16]: `a` is a packed tile (depth-major, 6
+// values per step, see pack_tiles), rows of c at stride ldc.
+template <int R, bool kHalf>
+inline __attribute__((always_inline)) void tile(int kc, const float* a, const void* panel, float* c, size_t ldc,
+                                                bool add) {
+  __m256 lo[R], hi[R];
+  for (int r = 0; r < R; ++r) {
+    lo[r] = add ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
+    hi[r] = add ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
+  }
+  for (int k = 0; k < kc; ++k) {
+    __m256 b0, b1;
+    if constexpr (kHalf) {
+      const uint16_t* p = static_cast<const uint16_t*>(panel) + static_cast<size_t>(k) * kPanelWidth;
+      b0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      b1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)));
+    } else {
+      const float* p = static_cast<const float*>(panel) + static_cast<size_t>(k) * kPanelWidth;
+      b0 = _mm256_loadu_ps(p);
+      b1 = _mm256_loadu_ps(p + 8);
+    }
+    const float* x = a + static_cast<size_t>(k) * kPanelTileRows;
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 v = _mm256_broadcast_ss(x + r);
+      lo[r] = _mm256_fmadd_ps(v, b0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(v, b1, hi[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(c + r * ldc, lo[r]);
+    _mm256_storeu_ps(c + r * ldc + 8, hi[r]);
+  }
+}
+
+// Rows [0, rows) x depth [0, kc) of a (stride lda) as tiles of 6 rows, each depth-major
+// ([kc][6], missing rows zero): the six values a step broadcasts share one cache line. Read
+// in place from six rows, the broadcasts run ~35 % slower (six streams, L1 bank conflicts).
+void pack_tiles(int rows, int kc, const float* a, size_t lda, float* dst) {
+  for (int i = 0; i < rows; i += kPanelTileRows) {
+    float* tile_dst = dst + static_cast<size_t>(i) * kc;
+    const int n = std::min(kPanelTileRows, rows - i);
+    for (int r = 0; r < kPanelTileRows; ++r) {
+      if (r >= n) {
+        for (int k = 0; k < kc; ++k) tile_dst[k * kPanelTileRows + r] = 0.0f;
+        continue;
+      }
+      const float* src = a + static_cast<size_t>(i + r) * lda;
+      for (int k = 0; k < kc; ++k) tile_dst[k * kPanelTileRows + r] = src[k];
+    }
+  }
+}
+
+template <bool kHalf>
+void run_tile(int rows, int kc, const float* a, const void* panel, float* c, size_t ldc, bool add) {
+  switch (rows) {
+    case 6: tile<6, kHalf>(kc, a, panel, c, ldc, add); break;
+    case 5: tile<5, kHalf>(kc, a, panel, c, ldc, add); break;
+    case 4: tile<4, kHalf>(kc, a, panel, c, ldc, add); break;
+    case 3: tile<3, kHalf>(kc, a, panel, c, ldc, add); break;
+    case 2: tile<2, kHalf>(kc, a, panel, c, ldc, add); break;
+    default: tile<1, kHalf>(kc, a, panel, c, ldc, add); break;
+  }
+}
+
+template <bool kHalf>
+void block(int m, int n, int k, const float* a, size_t lda, const void* panels, float* c, size_t ldc,
+           bool accumulate) {
+  constexpr size_t kElement = kHalf ? 2 : 4;
+  const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
+  alignas(32) float edge[kPanelTileRows * kPanelWidth];  // a tile of the last, partial panel
+  // The row block's slice of a, packed once per depth pass and read by every panel.
+  alignas(64) static thread_local float packed[kPanelRowBlock * kPanelDepthBlock];
+  for (int i0 = 0; i0 < m; i0 += kPanelRowBlock) {
+    const int i1 = std::min(m, i0 + kPanelRowBlock);
+    for (int p0 = 0; p0 < k; p0 += kPanelDepthBlock) {
+      const int kc = std::min(kPanelDepthBlock, k - p0);
+      const bool add = accumulate || p0 > 0;
+      pack_tiles(i1 - i0, kc, a + static_cast<size_t>(i0) * lda + p0, lda, packed);
+      for (int p = 0; p < n_panels; ++p) {
+        const void* panel = static_cast<const char*>(panels) +
+                            (static_cast<size_t>(p) * k + p0) * kPanelWidth * kElement;
+        const int j0 = p * kPanelWidth;
+        const int width = std::min(kPanelWidth, n - j0);
+        for (int i = i0; i < i1; i += kPanelTileRows) {
+          const int rows = std::min(kPanelTileRows, i1 - i);
+          const float* a_tile = packed + static_cast<size_t>(i - i0) * kc;
+          float* c_tile = c + static_cast<size_t>(i) * ldc + j0;
+          if (width == kPanelWidth) {
+            run_tile<kHalf>(rows, kc, a_tile, panel, c_tile, ldc, add);
+            continue;
+          }
+          for (int r = 0; r < rows && add; ++r) std::copy_n(c_tile + r * ldc, width, edge + r * kPanelWidth);
+          run_tile<kHalf>(rows, kc, a_tile, panel, edge, kPanelWidth, add);
+          for (int r = 0; r < rows; ++r) std::copy_n(edge + r * kPanelWidth, width, c_tile + r * ldc);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
+                      size_t ldc, bool accumulate) {
+  if (type == PanelType::F16) {
+    block<true>(m, n, k, a, lda, panels, c, ldc, accumulate);
+  } else {
+    block<false>(m, n, k, a, lda, panels, c, ldc, accumulate);
+  }
+}
+
+}  // namespace wisp
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#else
+namespace wisp {
+void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
+                      size_t ldc, bool accumulate) {
+  panel_block_scalar(m, n, k, a, lda, type, panels, c, ldc, accumulate);
+}
+}  // namespace wisp
+#endif
