@@ -61,11 +61,12 @@ def make_model(size: str = "tiny", fmt: str = "hf", dtype: str = "f32", seed: in
     return target / "ggml-model.bin" if fmt == "ggml" else target
 
 
-def run_wisp(*args, input_bytes=None, timeout=600) -> subprocess.CompletedProcess:
+def run_wisp(*args, input_bytes=None, timeout=600, env=None) -> subprocess.CompletedProcess:
+    """Runs the wisp binary; `env` adds variables to this process's environment."""
     if not WISP_BIN.exists():
         pytest.fail(f"wisp binary not found at {WISP_BIN}; build first")
     return subprocess.run([str(WISP_BIN), *map(str, args)], input=input_bytes, capture_output=True,
-                          timeout=timeout)
+                          timeout=timeout, env=None if env is None else {**os.environ, **env})
 
 
 def run_oracle_dump(*args, timeout=600) -> subprocess.CompletedProcess:
