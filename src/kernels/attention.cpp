@@ -18,7 +18,7 @@ constexpr int kQueryBlock = 64;
 // The same for the panel product, in whole 6-row register tiles.
 constexpr int kPanelQueryBlock = 48;
 // Up to this many queries (decode steps), a head runs on the vector kernels (one query at a
-// time over row-major keys, all together over transposed ones): GEMM calls would spend more
+// time over row-major keys, all together over key panels): GEMM calls would spend more
 // time packing K and V than multiplying.
 constexpr int kSmallQueries = 8;
 // Scores of the few-query paths (n floats): on the stack up to kSmallQueries rows of 1536 keys
@@ -58,57 +58,60 @@ void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const
 
 }  // namespace
 
-void pack_keys_transposed(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* kt) {
+size_t key_panel_elements(int n_kv, int d_head) { return panel_elements(n_kv, d_head); }
+
+void pack_key_panels(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* panels) {
+  const size_t per_head = key_panel_elements(n_kv, d_head);
   parallel_for(n_head, [&](int h) {
-    const size_t head = static_cast<size_t>(h) * d_head * n_kv;
-    for (int j = 0; j < n_kv; ++j) {
-      const float* key = k + static_cast<size_t>(j) * ldk + h * d_head;
+    const float* keys = k + h * d_head;
+    const size_t head = static_cast<size_t>(h) * per_head;
+    for (int j = 0; j < n_kv + (kPanelWidth - n_kv % kPanelWidth) % kPanelWidth; ++j) {
+      const size_t panel = head + static_cast<size_t>(j / kPanelWidth) * d_head * kPanelWidth + j % kPanelWidth;
       for (int i = 0; i < d_head; ++i) {
-        const size_t at = head + static_cast<size_t>(i) * n_kv + j;
+        const float value = j < n_kv ? keys[static_cast<size_t>(j) * ldk + i] : 0.0f;
+        const size_t at = panel + static_cast<size_t>(i) * kPanelWidth;
         if (type == MatrixType::F16) {
-          static_cast<uint16_t*>(kt)[at] = f32_to_f16(key[i]);
+          static_cast<uint16_t*>(panels)[at] = f32_to_f16(value);
         } else {
-          static_cast<float*>(kt)[at] = key[i];
+          static_cast<float*>(panels)[at] = value;
         }
       }
     }
   });
 }
 
-void attention_kt(const float* q, int ldq, MatrixType type, const void* kt, const void* v, int ldv, float* out,
-                  int ldo, int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch) {
+void attention_key_panels(const float* q, int ldq, MatrixType type, const void* key_panels, const void* v, int ldv,
+                          float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, float* v_scratch) {
   const KernelTable& kernel = kernels();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  const size_t element = type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
+  const size_t per_head = key_panel_elements(n_kv, d_head);
   if (n_q <= kSmallQueries) {
     parallel_for(n_head, [&](int h) {
-      const size_t head = static_cast<size_t>(h) * d_head * n_kv;
-      const size_t element = type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
       ScoreRow score_rows(n_q * n_kv);
-      kernel.attend_queries_kt(type, q + h * d_head, ldq, n_q, static_cast<const char*>(kt) + head * element, n_kv,
-                               static_cast<const char*>(v) + static_cast<size_t>(h) * d_head * element, ldv, n_kv,
-                               d_head, scale, score_rows.data(), out + h * d_head, ldo);
+      kernel.attend_queries_panels(type, q + h * d_head, ldq, n_q,
+                                   static_cast<const char*>(key_panels) + h * per_head * element,
+                                   static_cast<const char*>(v) + static_cast<size_t>(h) * d_head * element, ldv, n_kv,
+                                   d_head, scale, score_rows.data(), out + h * d_head, ldo);
     });
     return;
   }
   const int width = n_head * d_head;
-  const float* kt32 = static_cast<const float*>(kt);
   const float* v32 = static_cast<const float*>(v);
-  if (type == MatrixType::F16) {  // prompts: widen once, then the f32 GEMMs
+  if (type == MatrixType::F16) {  // prompts: values widened once for the GEMMs
     const int block = split_size(n_kv, 16, 2);
     parallel_for((n_kv + block - 1) / block, [&](int task) {
       const int r0 = task * block, r1 = std::min(n_kv, r0 + block);
-      const size_t begin = static_cast<size_t>(r0) * width, count = static_cast<size_t>(r1 - r0) * width;
-      // K^T is one contiguous array of n_kv * width halves: any split of it converts as well.
-      convert_f16_to_f32(static_cast<const uint16_t*>(kt) + begin, k_scratch + begin, count);
       for (int r = r0; r < r1; ++r) {
         convert_f16_to_f32(static_cast<const uint16_t*>(v) + static_cast<size_t>(r) * ldv,
                            v_scratch + static_cast<size_t>(r) * width, width);
       }
     });
-    kt32 = k_scratch;
     v32 = v_scratch;
     ldv = width;
   }
+  const PanelKernel panel_kernel = active_panel_kernel();
+  const PanelType panel_type = type == MatrixType::F16 ? PanelType::F16 : PanelType::F32;
   const int n_blocks = (n_q + kQueryBlock - 1) / kQueryBlock;
   parallel_for(n_head * n_blocks, [&](int task) {
     const int h = task % n_head;
@@ -119,8 +122,11 @@ void attention_kt(const float* q, int ldq, MatrixType type, const void* kt, cons
     const size_t needed = static_cast<size_t>(i1 - i0) * n_kv;
     if (scores.size() < needed) scores.resize(needed);
     float* s = scores.data();
-    gemm_nn(i1 - i0, n_kv, d_head, q + static_cast<size_t>(i0) * ldq + col, ldq,
-            kt32 + static_cast<size_t>(h) * d_head * n_kv, n_kv, s, n_kv, 0.0f, scale);
+    // Scores sum over d_head in order and are then scaled, as the few-query kernels do.
+    panel_gemm(panel_kernel, i1 - i0, n_kv, d_head, q + static_cast<size_t>(i0) * ldq + col, static_cast<size_t>(ldq),
+               panel_type, static_cast<const char*>(key_panels) + h * per_head * element, s,
+               static_cast<size_t>(n_kv), false);
+    for (size_t i = 0; i < needed; ++i) s[i] *= scale;
     for (int i = i0; i < i1; ++i) kernel.softmax(s + static_cast<size_t>(i - i0) * n_kv, n_kv, n_kv);
     gemm_nn(i1 - i0, d_head, n_kv, s, n_kv, v32 + col, ldv, out + static_cast<size_t>(i0) * ldo + col, ldo);
   });

@@ -3,6 +3,7 @@
 // never the whole [n_q][n_kv] matrix), applies a vectorised softmax and multiplies by V.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/weight_matrix.h"
@@ -21,14 +22,18 @@ void attention(const float* q, int ldq, const float* k, int ldk, const float* v,
 void attention_panels(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                       int n_q, int n_kv, int n_head, int d_head);
 
-// The decoder's cross-attention cache: keys stored transposed per head, kt = [n_head][d_head][n_kv],
-// so that scores are axpy's over contiguous keys; values [n_kv][ldv]. Elements are `type`: F32,
-// or F16 with reduced-precision compute (half the bytes a decode step streams).
-void pack_keys_transposed(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* kt);
+// The decoder's cross-attention cache: each head's keys stored as panels of 16 keys
+// ([ceil(n_kv/16)][d_head][16], zero-padded: kernels/panel_gemm.h's layout, key_panel_elements
+// values per head), so that a decode step streams them contiguously and prompts multiply them
+// with no repacking; values [n_kv][ldv]. Elements are `type`: F32, or F16 with
+// reduced-precision compute (half the bytes a decode step streams).
+size_t key_panel_elements(int n_kv, int d_head);
+void pack_key_panels(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* panels);
 // Non-causal attention over such a cache. A few queries (decode steps) read it directly, all
-// queries of a head at once; more (prompts) run GEMMs per head, over f32 copies of a half cache
-// widened into k_scratch/v_scratch (n_kv*n_head*d_head floats each; unused for F32).
-void attention_kt(const float* q, int ldq, MatrixType type, const void* kt, const void* v, int ldv, float* out,
-                  int ldo, int n_q, int n_kv, int n_head, int d_head, float* k_scratch, float* v_scratch);
+// queries of a head at once; more (prompts) run the panel product for the scores and a GEMM for
+// the values, over an f32 copy of a half cache's values widened into v_scratch
+// (n_kv*n_head*d_head floats; unused for F32).
+void attention_key_panels(const float* q, int ldq, MatrixType type, const void* key_panels, const void* v, int ldv,
+                          float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, float* v_scratch);
 
 }  // namespace wisp

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/cpu_features.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/weight_matrix.h"
 
 namespace wisp {
@@ -31,14 +32,14 @@ struct KernelTable {
   // out = softmax(scale * K q) V. `scores` is scratch of n_visible floats.
   void (*attend_query)(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
                        float scale, float* scores, float* out);
-  // n_q queries of one head (rows of q, stride ldq) over a cache that stores the keys transposed,
-  // K^T [d_head][n_kv] with row stride ldkt, and the values [n_kv][d_head] with row stride ldv,
-  // both as `type` (F32, or F16 for the reduced-precision cache): out row i (stride ldo) =
-  // softmax(scale * K q_i) V. Scores are axpy's over contiguous keys (no per-key horizontal
-  // sums), each key vector loaded once for a group of queries. `scores`: n_q*n_kv floats.
-  void (*attend_queries_kt)(MatrixType type, const float* q, int ldq, int n_q, const void* kt, int ldkt,
-                            const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
-                            int ldo);
+  // n_q queries of one head (rows of q, stride ldq) over a cache that stores the head's keys as
+  // panels of 16 keys ([ceil(n_kv/16)][d_head][16], zero-padded; kernels/panel_gemm.h) and the
+  // values [n_kv][d_head] with row stride ldv, both as `type` (F32, or F16 for the
+  // reduced-precision cache): out row i (stride ldo) = softmax(scale * K q_i) V. Panels stream
+  // contiguously, each loaded once for a group of queries. `scores`: n_q*n_kv floats.
+  void (*attend_queries_panels)(MatrixType type, const float* q, int ldq, int n_q, const void* key_panels,
+                                const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
+                                int ldo);
 };
 
 extern const KernelTable kScalarKernels;

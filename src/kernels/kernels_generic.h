@@ -354,58 +354,65 @@ void attend_query_impl(const float* q, const float* k, int ldk, const float* v, 
   weighted_values<S, MatrixType::F32>(scores, v, ldv, n_visible, d_head, out);
 }
 
-// Scaled scores of Q queries against keys [j0, j1) of a transposed key cache, into rows of
-// `scores` (stride lds): key vectors are loaded once per group of queries; each score sums over
-// d_head in order, one accumulator chain per key lane.
-template <class S, MatrixType T, int Q, int C>
-void kt_scores(const float* q, int ldq, const void* kt, int ldkt, int j0, int j1, int d_head, float scale,
-               float* scores, int lds) {
+// Scaled scores of Q queries against panels [p0, p1) of a head's key panels (16 keys x d_head,
+// kernels/panel_gemm.h's layout), into rows of `scores` (stride lds, n_kv valid columns): each
+// panel streams contiguously and is loaded once per group of queries; each score sums over
+// d_head in order, one accumulator chain per key lane. P panels at a time give few queries more
+// independent chains.
+template <class S, MatrixType T, int Q, int P>
+void key_panel_scores(const float* q, int ldq, const void* panels, int p0, int p1, int n_kv, int d_head, float scale,
+                      float* scores, int lds) {
   using V = typename S::V;
   constexpr int W = S::kWidth;
-  int j = j0;
-  for (; j + C * W <= j1; j += C * W) {
-    V acc[Q][C];
+  constexpr int C = kPanelWidth / W;  // vectors per panel row
+  for (int p = p0; p + P <= p1; p += P) {
+    V acc[Q][P * C];
     for (int r = 0; r < Q; ++r) {
-      for (int c = 0; c < C; ++c) acc[r][c] = S::zero();
+      for (int c = 0; c < P * C; ++c) acc[r][c] = S::zero();
     }
     for (int i = 0; i < d_head; ++i) {
-      V key[C];
-      for (int c = 0; c < C; ++c) key[c] = S::template load_weight<T>(kt, static_cast<size_t>(i) * ldkt + j + c * W);
+      V key[P * C];
+      for (int c = 0; c < P * C; ++c) {
+        const size_t panel = static_cast<size_t>(p + c / C) * d_head;
+        key[c] = S::template load_weight<T>(panels, (panel + i) * kPanelWidth + (c % C) * W);
+      }
       for (int r = 0; r < Q; ++r) {
         const V qi = S::set1(q[static_cast<size_t>(r) * ldq + i]);
-        for (int c = 0; c < C; ++c) acc[r][c] = S::fma(qi, key[c], acc[r][c]);
+        for (int c = 0; c < P * C; ++c) acc[r][c] = S::fma(qi, key[c], acc[r][c]);
       }
     }
     const V scale_v = S::set1(scale);
     for (int r = 0; r < Q; ++r) {
-      for (int c = 0; c < C; ++c) S::store(scores + static_cast<size_t>(r) * lds + j + c * W, S::mul(acc[r][c], scale_v));
-    }
-  }
-  for (; j < j1; ++j) {  // fewer keys than a vector
-    for (int r = 0; r < Q; ++r) {
-      float dot = 0.0f;
-      for (int i = 0; i < d_head; ++i) {
-        dot += q[static_cast<size_t>(r) * ldq + i] * load_weight_scalar<T>(kt, static_cast<size_t>(i) * ldkt + j);
+      float* row = scores + static_cast<size_t>(r) * lds;
+      for (int c = 0; c < P * C; ++c) {
+        const int j = p * kPanelWidth + c * W;
+        if (j + W <= n_kv) {
+          S::store(row + j, S::mul(acc[r][c], scale_v));
+        } else if (j < n_kv) {  // the last, partial panel: padding keys are not stored
+          float lanes[W];
+          S::store(lanes, S::mul(acc[r][c], scale_v));
+          std::copy_n(lanes, n_kv - j, row + j);
+        }
       }
-      scores[static_cast<size_t>(r) * lds + j] = dot * scale;
     }
   }
 }
 
 template <class S, MatrixType T>
-void attend_queries_kt_typed(const float* q, int ldq, int n_q, const void* kt, int ldkt, const void* v, int ldv,
-                             int n_kv, int d_head, float scale, float* scores, float* out, int ldo) {
-  constexpr int W = S::kWidth;
+void attend_queries_panels_typed(const float* q, int ldq, int n_q, const void* key_panels, const void* v, int ldv,
+                                 int n_kv, int d_head, float scale, float* scores, float* out, int ldo) {
   // Q queries x 2 key vectors of accumulators, 2 key vectors and a broadcast fit the registers.
   constexpr int kGroup = S::kRegisters >= 32 ? 8 : 4;
+  const int n_panels = (n_kv + kPanelWidth - 1) / kPanelWidth;
   for (int r0 = 0; r0 < n_q; r0 += kGroup) {
     const float* qg = q + static_cast<size_t>(r0) * ldq;
     float* sg = scores + static_cast<size_t>(r0) * n_kv;
-    const int wide_end = n_kv / (2 * W) * (2 * W);
     auto run = [&](auto q_count) {
       constexpr int kQ = decltype(q_count)::value;
-      kt_scores<S, T, kQ, 2>(qg, ldq, kt, ldkt, 0, wide_end, d_head, scale, sg, n_kv);
-      kt_scores<S, T, kQ, 1>(qg, ldq, kt, ldkt, wide_end, n_kv, d_head, scale, sg, n_kv);
+      constexpr int kP = kQ <= 2 ? 2 : 1;  // two panels at once while registers allow
+      const int paired_end = n_panels / kP * kP;
+      key_panel_scores<S, T, kQ, kP>(qg, ldq, key_panels, 0, paired_end, n_kv, d_head, scale, sg, n_kv);
+      key_panel_scores<S, T, kQ, 1>(qg, ldq, key_panels, paired_end, n_panels, n_kv, d_head, scale, sg, n_kv);
     };
     switch (std::min(kGroup, n_q - r0)) {
       case 1: run(std::integral_constant<int, 1>{}); break;
@@ -426,18 +433,20 @@ void attend_queries_kt_typed(const float* q, int ldq, int n_q, const void* kt, i
 }
 
 template <class S>
-void attend_queries_kt_impl(MatrixType type, const float* q, int ldq, int n_q, const void* kt, int ldkt,
-                            const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
-                            int ldo) {
+void attend_queries_panels_impl(MatrixType type, const float* q, int ldq, int n_q, const void* key_panels,
+                                const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
+                                int ldo) {
   if (type == MatrixType::F16) {
-    attend_queries_kt_typed<S, MatrixType::F16>(q, ldq, n_q, kt, ldkt, v, ldv, n_kv, d_head, scale, scores, out, ldo);
+    attend_queries_panels_typed<S, MatrixType::F16>(q, ldq, n_q, key_panels, v, ldv, n_kv, d_head, scale, scores, out,
+                                                    ldo);
   } else {
-    attend_queries_kt_typed<S, MatrixType::F32>(q, ldq, n_q, kt, ldkt, v, ldv, n_kv, d_head, scale, scores, out, ldo);
+    attend_queries_panels_typed<S, MatrixType::F32>(q, ldq, n_q, key_panels, v, ldv, n_kv, d_head, scale, scores, out,
+                                                    ldo);
   }
 }
 
 template <class S>
 constexpr KernelTable make_kernel_table() {
   return {gemv_impl<S>,       rows_to_f32_impl<S>, bias_gelu_impl<S>,        add_bias_impl<S>,
-          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>, attend_queries_kt_impl<S>};
+          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>, attend_queries_panels_impl<S>};
 }

@@ -92,14 +92,17 @@ float load_cached(MatrixType type, const void* base, size_t index) {
                                  : static_cast<const float*>(base)[index];
 }
 
-void attend_queries_kt(MatrixType type, const float* q, int ldq, int n_q, const void* kt, int ldkt, const void* v,
-                       int ldv, int n_kv, int d_head, float scale, float* scores, float* out, int ldo) {
+void attend_queries_panels(MatrixType type, const float* q, int ldq, int n_q, const void* key_panels, const void* v,
+                           int ldv, int n_kv, int d_head, float scale, float* scores, float* out, int ldo) {
   for (int r = 0; r < n_q; ++r) {
     const float* qr = q + static_cast<size_t>(r) * ldq;
     float* row = scores + static_cast<size_t>(r) * n_kv;
     for (int j = 0; j < n_kv; ++j) {
+      const size_t panel = static_cast<size_t>(j / kPanelWidth) * d_head;
       double dot = 0.0;
-      for (int i = 0; i < d_head; ++i) dot += static_cast<double>(qr[i]) * load_cached(type, kt, static_cast<size_t>(i) * ldkt + j);
+      for (int i = 0; i < d_head; ++i) {
+        dot += static_cast<double>(qr[i]) * load_cached(type, key_panels, (panel + i) * kPanelWidth + j % kPanelWidth);
+      }
       row[j] = static_cast<float>(dot) * scale;
     }
     softmax(row, n_kv, n_kv);
@@ -114,6 +117,6 @@ void attend_queries_kt(MatrixType type, const float* q, int ldq, int n_q, const 
 }  // namespace
 
 const KernelTable kScalarKernels = {gemv,       rows_to_f32, bias_gelu,    add_bias,
-                                    layer_norm, softmax,     attend_query, attend_queries_kt};
+                                    layer_norm, softmax,     attend_query, attend_queries_panels};
 
 }  // namespace wisp

@@ -35,12 +35,14 @@ Decoder::Decoder(const Model& model, int max_batch)
   half_cross_ = model.compute_type() != ComputeType::Float32;
   precision_ = half_cross_ ? Precision::Reduced : Precision::Exact;
   const size_t cross_per_layer = static_cast<size_t>(n_audio_ctx_) * d;
-  cross_k_.resize(half_cross_ ? 0 : n_layer_ * cross_per_layer);
+  const int n_head = model.dims().n_text_head;
+  key_panels_per_layer_ = n_head * key_panel_elements(n_audio_ctx_, n_state_ / n_head);
+  cross_k_.resize(half_cross_ ? 0 : n_layer_ * key_panels_per_layer_);
   cross_v_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
   key_scratch_.resize(cross_per_layer);
   if (half_cross_) {
-    cross_k16_.resize(n_layer_ * cross_per_layer);
-    cross_v16_.resize(cross_k16_.size());
+    cross_k16_.resize(n_layer_ * key_panels_per_layer_);
+    cross_v16_.resize(n_layer_ * cross_per_layer);
   }
   self_k_.resize(static_cast<size_t>(n_layer_) * max_batch_ * n_ctx_ * d);
   self_v_.resize(self_k_.size());
@@ -60,7 +62,7 @@ float* Decoder::self_v(int layer, int seq) {
 }
 
 const void* Decoder::cross_keys(int layer) const {
-  const size_t offset = static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
+  const size_t offset = static_cast<size_t>(layer) * key_panels_per_layer_;
   return half_cross_ ? static_cast<const void*>(cross_k16_.data() + offset) : cross_k_.data() + offset;
 }
 
@@ -96,8 +98,9 @@ void Decoder::set_audio_features(const float* audio_features) {
         convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
       });
     }
-    void* keys = half_cross_ ? static_cast<void*>(cross_k16_.data() + l * per_layer) : cross_k_.data() + l * per_layer;
-    pack_keys_transposed(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_type(), keys);
+    const size_t keys_at = l * key_panels_per_layer_;
+    void* keys = half_cross_ ? static_cast<void*>(cross_k16_.data() + keys_at) : cross_k_.data() + keys_at;
+    pack_key_panels(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_type(), keys);
   }
 }
 
@@ -149,8 +152,8 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data(), Epilogue::Store,
            precision_);
-    attention_kt(q_.data(), d, cross_type(), cross_keys(l), cross_values(l), d, attn_.data(), d, rows, n_audio_ctx_,
-                 b.cross_attn.n_head, d_head, key_scratch_.data(), cross_v_.data());
+    attention_key_panels(q_.data(), d, cross_type(), cross_keys(l), cross_values(l), d, attn_.data(), d, rows,
+                         n_audio_ctx_, b.cross_attn.n_head, d_head, cross_v_.data());
     if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
     linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate,
            precision_);
@@ -204,21 +207,17 @@ void Decoder::capture_cross_scores(int layer, int n_tokens, int offset, int d_he
                 " tokens; call set_alignment_heads with a larger max_tokens");
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  const size_t per_head = static_cast<size_t>(n_audio_ctx_) * d_head;
+  const size_t per_head = key_panel_elements(n_audio_ctx_, d_head);
+  const size_t element = half_cross_ ? sizeof(uint16_t) : sizeof(float);
   for (size_t i = 0; i < alignment_heads_.size(); ++i) {
     if (alignment_heads_[i].first != layer) continue;
     const int head = alignment_heads_[i].second;
-    const float* kt = cross_k_.data();
-    if (half_cross_) {  // this head's half keys in f32 (word timestamps only)
-      convert_f16_to_f32(cross_k16_.data() + (static_cast<size_t>(layer) * n_state_ + head * d_head) * n_audio_ctx_,
-                         key_scratch_.data(), per_head);
-      kt = key_scratch_.data();
-    } else {
-      kt += (static_cast<size_t>(layer) * n_state_ + head * d_head) * n_audio_ctx_;
-    }
+    const void* panels = static_cast<const char*>(cross_keys(layer)) + head * per_head * element;
     float* out = alignment_qk_.data() + (i * alignment_max_tokens_ + offset) * static_cast<size_t>(n_audio_ctx_);
-    gemm_nn(n_tokens, n_audio_ctx_, d_head, q_.data() + head * d_head, n_state_, kt, n_audio_ctx_, out, n_audio_ctx_,
-            0.0f, scale);
+    panel_gemm(active_panel_kernel(), n_tokens, n_audio_ctx_, d_head, q_.data() + head * d_head,
+               static_cast<size_t>(n_state_), half_cross_ ? PanelType::F16 : PanelType::F32, panels, out,
+               static_cast<size_t>(n_audio_ctx_), false);
+    for (size_t j = 0; j < static_cast<size_t>(n_tokens) * n_audio_ctx_; ++j) out[j] *= scale;
   }
 }
 

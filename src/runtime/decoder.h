@@ -62,11 +62,12 @@ class Decoder {
   int n_ctx_, n_state_, n_vocab_, n_audio_ctx_, max_batch_;
   int n_layer_;
   int row_capacity_ = 0;  // batch * n_tokens a forward can take
-  // Cross-attention cache per layer, keys transposed per head (see pack_keys_transposed): f32 in
-  // cross_k_/cross_v_, or with reduced-precision compute (ComputeType::Float16 or BFloat16) IEEE half in
-  // cross_k16_/cross_v16_. key_scratch_ (f32) takes one layer's key projection before it is
-  // transposed; with a half cache, cross_v_ and key_scratch_ also hold widened copies for
-  // many-query passes.
+  // Cross-attention cache per layer, keys as panels per head (see pack_key_panels,
+  // key_panels_per_layer_ elements a layer): f32 in cross_k_/cross_v_, or with reduced-precision
+  // compute (ComputeType::Float16 or BFloat16) IEEE half in cross_k16_/cross_v16_. key_scratch_
+  // (f32) takes one layer's key projection before it is packed; with a half cache, cross_v_ also
+  // holds one layer's widened values for many-query passes.
+  size_t key_panels_per_layer_ = 0;
   bool half_cross_ = false;
   Precision precision_ = Precision::Exact;  // Reduced unless ComputeType::Float32
   std::vector<float> cross_k_, cross_v_, key_scratch_;

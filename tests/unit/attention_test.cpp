@@ -1,4 +1,4 @@
-// Attention over the decoder's cross-attention cache (keys transposed per head, f32 or IEEE half)
+// Attention over the decoder's cross-attention cache (keys as panels per head, f32 or IEEE half)
 // against the plain f32 attention over the same values: both paths (few queries reading the
 // cache, many queries through GEMMs), odd query counts, and every instruction set.
 #include <gtest/gtest.h>
@@ -43,9 +43,9 @@ struct CacheCase {
   int n_kv;
 };
 
-class TransposedCacheAttention : public ::testing::TestWithParam<CacheCase> {};
+class KeyPanelCacheAttention : public ::testing::TestWithParam<CacheCase> {};
 
-TEST_P(TransposedCacheAttention, MatchesFloatAttentionOnTheSameValues) {
+TEST_P(KeyPanelCacheAttention, MatchesFloatAttentionOnTheSameValues) {
   set_compute_threads(2);
   const auto [type, n_kv] = GetParam();
   const int n_head = 6, d_head = 64, ld = n_head * d_head;
@@ -57,21 +57,27 @@ TEST_P(TransposedCacheAttention, MatchesFloatAttentionOnTheSameValues) {
       for (float& x : *values) x = f16_to_f32(f32_to_f16(x));
     }
   }
-  std::vector<float> kt32(half ? 0 : n), v32(half ? 0 : n);
-  std::vector<uint16_t> kt16(half ? n : 0), v16(half ? n : 0);
-  pack_keys_transposed(k.data(), ld, n_kv, n_head, d_head, type, half ? static_cast<void*>(kt16.data()) : kt32.data());
+  const size_t panels = n_head * key_panel_elements(n_kv, d_head);
+  std::vector<float> kp32(half ? 0 : panels), v32(half ? 0 : n);
+  std::vector<uint16_t> kp16(half ? panels : 0), v16(half ? n : 0);
+  pack_key_panels(k.data(), ld, n_kv, n_head, d_head, type, half ? static_cast<void*>(kp16.data()) : kp32.data());
   if (half) {
     convert_f32_to_f16(v.data(), v16.data(), n);
   } else {
     v32 = v;
   }
-  // The transposed layout: head h, dimension i, key j.
+  // The panel layout: head h, panel j/16, dimension i, lane j%16; padding keys are zero.
   const int h = 2, i = 5, j = n_kv - 3;
-  const size_t at = (static_cast<size_t>(h) * d_head + i) * n_kv + j;
-  EXPECT_EQ(half ? f16_to_f32(kt16[at]) : kt32[at], k[static_cast<size_t>(j) * ld + h * d_head + i]);
-  const void* kt = half ? static_cast<const void*>(kt16.data()) : kt32.data();
+  const size_t head = h * key_panel_elements(n_kv, d_head);
+  const size_t at = head + (static_cast<size_t>(j / 16) * d_head + i) * 16 + j % 16;
+  EXPECT_EQ(half ? f16_to_f32(kp16[at]) : kp32[at], k[static_cast<size_t>(j) * ld + h * d_head + i]);
+  const size_t padding = head + (static_cast<size_t>((n_kv - 1) / 16) * d_head + i) * 16 + 15;
+  if (n_kv % 16 != 0) {
+    EXPECT_EQ(half ? f16_to_f32(kp16[padding]) : kp32[padding], 0.0f);
+  }
+  const void* kp = half ? static_cast<const void*>(kp16.data()) : kp32.data();
   const void* vc = half ? static_cast<const void*>(v16.data()) : v32.data();
-  std::vector<float> k_scratch(n), v_scratch(n);
+  std::vector<float> v_scratch(n);
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     if (!cpu_supports(isa)) continue;
     IsaGuard guard(isa);
@@ -79,15 +85,15 @@ TEST_P(TransposedCacheAttention, MatchesFloatAttentionOnTheSameValues) {
       const std::vector<float> q = random_floats(static_cast<size_t>(n_q) * ld, 3 + n_q);
       std::vector<float> expected(q.size()), got(q.size(), -1.0f);
       attention(q.data(), ld, k.data(), ld, v.data(), ld, expected.data(), ld, n_q, n_kv, n_head, d_head, false, 0);
-      attention_kt(q.data(), ld, type, kt, vc, ld, got.data(), ld, n_q, n_kv, n_head, d_head, k_scratch.data(),
-                   v_scratch.data());
+      attention_key_panels(q.data(), ld, type, kp, vc, ld, got.data(), ld, n_q, n_kv, n_head, d_head,
+                           v_scratch.data());
       EXPECT_LT(relative_error(got, expected), 1e-5) << isa_name(isa) << " n_q=" << n_q;
     }
   }
 }
 
 // 1500: Whisper's audio context; 37: fewer keys than two vectors past the last full block.
-INSTANTIATE_TEST_SUITE_P(Caches, TransposedCacheAttention,
+INSTANTIATE_TEST_SUITE_P(Caches, KeyPanelCacheAttention,
                          ::testing::Values(CacheCase{MatrixType::F32, 1500}, CacheCase{MatrixType::F16, 1500},
                                            CacheCase{MatrixType::F32, 37}, CacheCase{MatrixType::F16, 37}));
 
