@@ -19,7 +19,7 @@ struct BenchOptions {
   int threads = 0;          // 0 = all cores
   ComputeType compute_type = ComputeType::Auto;
   int warmup_rounds = 1;    // full passes of every workload before timing
-  int encode_runs = 1;
+  int encode_runs = 3;      // the median is reported (whisper-bench times a single pass)
   int decode_steps = 256;   // single-token calls, past 0..decode_steps-1
   int batched_runs = 64;
   int batched_tokens = 5;

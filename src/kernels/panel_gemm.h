@@ -60,9 +60,9 @@ bool panel_gemm_preferred();
 // The kernel the active instruction set runs: AVX2 (also on AVX-512 CPUs), else scalar.
 PanelKernel active_panel_kernel();
 
-// One thread: c[m][n] = (accumulate ? c : 0) + a[m][k] * B, B the panels (panel p at
-// panels + p*k*16 elements). Bit-identical between kernels (each output sums its k products
-// in order with fused multiply-adds).
+// One thread: c[m][n] = a[m][k] * B (+ the old c, added after the sum with `accumulate`), B
+// the panels (panel p at panels + p*k*16 elements). Bit-identical between kernels (each output
+// sums its k products in order with fused multiply-adds).
 void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
                 const void* panels, float* c, size_t ldc, bool accumulate);
 

@@ -22,15 +22,16 @@ namespace wisp {
 
 namespace {
 
-// c[R][16] = (add ? c : 0) + a[kc][R] * panel[kc][16]: `a` is a packed tile (depth-major, 6
-// values per step, see pack_tiles), rows of c at stride ldc.
+// c[R][16] = (add ? c : 0) + a[kc][R] * panel[kc][16], the product summed from zero (each depth
+// pass is a partial sum of its own, as in sgemm, which bounds the rounding of long sums): `a` is
+// a packed tile (depth-major, 6 values per step, see pack_tiles), rows of c at stride ldc.
 template <int R, bool kHalf>
 inline __attribute__((always_inline)) void tile(int kc, const float* a, const void* panel, float* c, size_t ldc,
                                                 bool add) {
   __m256 lo[R], hi[R];
   for (int r = 0; r < R; ++r) {
-    lo[r] = add ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
-    hi[r] = add ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
+    lo[r] = _mm256_setzero_ps();
+    hi[r] = _mm256_setzero_ps();
   }
   for (int k = 0; k < kc; ++k) {
     __m256 b0, b1;
@@ -52,6 +53,10 @@ inline __attribute__((always_inline)) void tile(int kc, const float* a, const vo
     }
   }
   for (int r = 0; r < R; ++r) {
+    if (add) {
+      lo[r] = _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), lo[r]);
+      hi[r] = _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), hi[r]);
+    }
     _mm256_storeu_ps(c + r * ldc, lo[r]);
     _mm256_storeu_ps(c + r * ldc + 8, hi[r]);
   }
@@ -88,8 +93,7 @@ void run_tile(int rows, int kc, const float* a, const void* panel, float* c, siz
 }
 
 template <bool kHalf>
-void block(int m, int n, int k, const float* a, size_t lda, const void* panels, float* c, size_t ldc,
-           bool accumulate) {
+void block(int m, int n, int k, const float* a, size_t lda, const void* panels, float* c, size_t ldc) {
   constexpr size_t kElement = kHalf ? 2 : 4;
   const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
   alignas(32) float edge[kPanelTileRows * kPanelWidth];  // a tile of the last, partial panel
@@ -99,7 +103,7 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* panels, 
     const int i1 = std::min(m, i0 + kPanelRowBlock);
     for (int p0 = 0; p0 < k; p0 += kPanelDepthBlock) {
       const int kc = std::min(kPanelDepthBlock, k - p0);
-      const bool add = accumulate || p0 > 0;
+      const bool add = p0 > 0;  // later depth passes add to the partial sums
       pack_tiles(i1 - i0, kc, a + static_cast<size_t>(i0) * lda + p0, lda, packed);
       for (int p = 0; p < n_panels; ++p) {
         const void* panel = static_cast<const char*>(panels) +
@@ -126,11 +130,11 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* panels, 
 }  // namespace
 
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
-                      size_t ldc, bool accumulate) {
+                      size_t ldc) {
   if (type == PanelType::F16) {
-    block<true>(m, n, k, a, lda, panels, c, ldc, accumulate);
+    block<true>(m, n, k, a, lda, panels, c, ldc);
   } else {
-    block<false>(m, n, k, a, lda, panels, c, ldc, accumulate);
+    block<false>(m, n, k, a, lda, panels, c, ldc);
   }
 }
 
@@ -141,8 +145,8 @@ void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType
 #else
 namespace wisp {
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
-                      size_t ldc, bool accumulate) {
-  panel_block_scalar(m, n, k, a, lda, type, panels, c, ldc, accumulate);
+                      size_t ldc) {
+  panel_block_scalar(m, n, k, a, lda, type, panels, c, ldc);
 }
 }  // namespace wisp
 #endif

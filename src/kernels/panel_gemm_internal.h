@@ -8,7 +8,7 @@
 namespace wisp {
 
 using PanelBlockFn = void (*)(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels,
-                              float* c, size_t ldc, bool accumulate);
+                              float* c, size_t ldc);
 
 // Rows of a (and c) per block: a [96][256] slice of the activations (96 KB) stays in L2 while
 // every panel of the block passes through L1.
@@ -20,8 +20,8 @@ inline constexpr int kPanelDepthBlock = 256;
 inline constexpr int kPanelTileRows = 6;
 
 void panel_block_scalar(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
-                        size_t ldc, bool accumulate);
+                        size_t ldc);
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
-                      size_t ldc, bool accumulate);  // scalar on non-x86 builds
+                      size_t ldc);  // scalar on non-x86 builds
 
 }  // namespace wisp

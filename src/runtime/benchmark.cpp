@@ -141,6 +141,7 @@ BenchOptions BenchOptions::quick() {
   o.batched_runs = 4;
   o.prompt_runs = 2;
   o.prompt_tokens = 32;
+  o.encode_runs = 1;
   o.warmup_rounds = 0;
   return o;
 }
