@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -64,13 +65,19 @@ PanelMatrix::PanelMatrix(const WeightMatrix& w)
   const size_t bytes = this->bytes();
   data_.reset(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
   if (!data_) throw std::bad_alloc();
+  // Values are copied as they are stored (halves stay halves). A ggml file may place a tensor at
+  // an odd offset, so each value is read bytewise.
+  const auto* src = static_cast<const unsigned char*>(w.data);
+  auto stored = [&](auto value) {
+    return [&, value](int col, int kk) mutable {
+      std::memcpy(&value, src + sizeof(value) * (static_cast<size_t>(col) * in_ + kk), sizeof(value));
+      return value;
+    };
+  };
   if (type_ == PanelType::F16) {
-    // Halves are copied as they are: the panels hold exactly the stored weights.
-    const uint16_t* src = w.half_data();
-    pack_rows<uint16_t>(out_, in_, [&](int col, int kk) { return src[static_cast<size_t>(col) * in_ + kk]; },
-                        static_cast<uint16_t*>(data_.get()));
+    pack_rows<uint16_t>(out_, in_, stored(uint16_t{}), static_cast<uint16_t*>(data_.get()));
   } else {
-    pack_panels_from_rows(w.f32_data(), out_, in_, static_cast<size_t>(in_), 1.0f, static_cast<float*>(data_.get()));
+    pack_rows<float>(out_, in_, stored(0.0f), static_cast<float*>(data_.get()));
   }
 }
 

@@ -132,6 +132,8 @@ class DecodingResult:
     compression_ratio: float | None = float("nan")
     initial_tokens: list[int] = field(default_factory=list)
     ended_with_eot: bool = True  # False when the sample_len or context limit cut it off
+    # Smallest DECISION_MARGINS entry of this decode (set by transcribe_ref).
+    decision_margin: float = float("inf")
 
 
 # ---- sampling ------------------------------------------------------------------------------
@@ -160,6 +162,14 @@ def sample_token(logits: torch.Tensor, temperature: float, u: float) -> int:
 def suppress_blank(logits: torch.Tensor, tokens: list[int], sample_begin: int, eot: int) -> None:
     if len(tokens) == sample_begin:
         logits[[BLANK_TOKEN, eot]] = NEG_INF
+
+
+# The margins of the numeric decisions made since the caller last cleared the list: |log P(any
+# timestamp) - max log P(a text token)| of each timestamp rule, and the gap between the two
+# likeliest tokens of each greedy step. A decision this close to a tie may go the other way in a
+# float32 engine (another masked row, or another token and from there another continuation):
+# parity tests read it.
+DECISION_MARGINS: list[float] = []
 
 
 def apply_timestamp_rules(logits: torch.Tensor, tokens: list[int], sample_begin: int, special,
@@ -196,7 +206,10 @@ def apply_timestamp_rules(logits: torch.Tensor, tokens: list[int], sample_begin:
 
     # If the timestamps together are likelier than any text token, sample a timestamp.
     logprobs = torch.log_softmax(logits, dim=-1)
-    if logprobs[ts_begin:].logsumexp(dim=-1) > logprobs[:ts_begin].max():
+    timestamp_logprob, max_text_logprob = logprobs[ts_begin:].logsumexp(dim=-1), logprobs[:ts_begin].max()
+    if torch.isfinite(timestamp_logprob) and torch.isfinite(max_text_logprob):
+        DECISION_MARGINS.append(abs(float(timestamp_logprob - max_text_logprob)))
+    if timestamp_logprob > max_text_logprob:
         logits[:ts_begin] = NEG_INF
 
 
@@ -221,6 +234,8 @@ class GreedyDecoder:
                 continue
             if u is None:
                 token = int(logits[k].argmax())
+                top2 = torch.topk(logits[k], 2).values
+                DECISION_MARGINS.append(float(top2[0] - top2[1]))
             else:
                 token = sample_token(logits[k], self.temperature, u)
             sum_logprobs[k] += torch.log_softmax(logits[k], dim=-1)[token].item()

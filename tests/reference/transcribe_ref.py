@@ -28,6 +28,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 
 from audio_ref import HOP_LENGTH, SAMPLE_RATE, load_audio, log_mel_spectrogram  # noqa: E402
+import decoding_ref  # noqa: E402  (DECISION_MARGINS)
 from decoding_ref import (DecodingOptions, DecodingResult, SamplingRng, Tokenizer,  # noqa: E402
                           decode, load_encoding, shared_dir)
 from tiktoken_bpe import LANGUAGE_NAMES  # noqa: E402
@@ -160,7 +161,9 @@ def transcribe(ref, audio, *, temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
             else:  # no best_of at temperature 0
                 kwargs.pop("best_of", None)
             options = DecodingOptions(**kwargs, temperature=float(t))
+            decoding_ref.DECISION_MARGINS.clear()
             result = decode(ref, features, options, tokenizer, rng)
+            result.decision_margin = min(decoding_ref.DECISION_MARGINS, default=float("inf"))
             if verbose:
                 print(f"seek {seek}: T={t} {len(result.tokens)} tokens, compression "
                       f"{result.compression_ratio:.2f}, avg_logprob {result.avg_logprob:.3f}, "
@@ -201,7 +204,7 @@ def transcribe(ref, audio, *, temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         return {"seek": seek, "start": start, "end": end, "text": tokenizer.decode(text_tokens),
                 "tokens": tokens, "temperature": result.temperature,
                 "avg_logprob": result.avg_logprob, "compression_ratio": result.compression_ratio,
-                "no_speech_prob": result.no_speech_prob}
+                "no_speech_prob": result.no_speech_prob, "decision_margin": result.decision_margin}
 
     last_speech_timestamp = 0.0
     while clip_idx < len(seek_clips):
