@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/convert.h"
 #include "kernels/cpu_features.h"
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
@@ -21,6 +22,13 @@ inline std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
   std::vector<float> v(n);
   for (float& x : v) x = dist(rng);
   return v;
+}
+
+// v rounded to IEEE half (round to nearest even).
+inline std::vector<uint16_t> to_f16(const std::vector<float>& v) {
+  std::vector<uint16_t> h(v.size());
+  convert_f32_to_f16(v.data(), h.data(), v.size());
+  return h;
 }
 
 // The block-quantized types, as the kernels and as ggml's reference quantizers name them.

@@ -24,12 +24,8 @@ namespace wisp {
 namespace {
 
 using test::random_floats;
+using test::to_f16;
 
-std::vector<uint16_t> to_f16(const std::vector<float>& v) {
-  std::vector<uint16_t> h(v.size());
-  convert_f32_to_f16(v.data(), h.data(), v.size());
-  return h;
-}
 
 std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
   std::vector<uint16_t> h(v.size());

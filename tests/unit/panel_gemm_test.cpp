@@ -22,12 +22,8 @@ namespace wisp {
 namespace {
 
 using test::random_floats;
+using test::to_f16;
 
-std::vector<uint16_t> to_half(const std::vector<float>& v) {
-  std::vector<uint16_t> h(v.size());
-  convert_f32_to_f16(v.data(), h.data(), v.size());
-  return h;
-}
 
 std::vector<PanelKernel> available_kernels() {
   std::vector<PanelKernel> kernels{PanelKernel::Scalar};
@@ -84,7 +80,7 @@ TEST(PanelGemm, KernelsAgreeBitForBitAndMatchDoubles) {
           std::vector<float> w = random_floats(static_cast<size_t>(n) * k, 1.0f, ++seed);  // [n][k]
           std::vector<uint16_t> half;
           if (type == PanelType::F16) {
-            half = to_half(w);
+            half = to_f16(w);
             convert_f16_to_f32(half.data(), w.data(), w.size());  // the values the panels hold
           }
           const WeightMatrix weight = type == PanelType::F16 ? WeightMatrix(half.data(), MatrixType::F16, n, k)
@@ -131,7 +127,7 @@ class LinearPanels : public test::RestoresIsaAndThreads {};
 TEST_F(LinearPanels, EpiloguesMatchLinear) {
   const int in = 200, out = 72;
   const std::vector<float> w = random_floats(static_cast<size_t>(out) * in, 0.1f, 3);
-  const std::vector<uint16_t> half = to_half(w);
+  const std::vector<uint16_t> half = to_f16(w);
   const std::vector<float> bias = random_floats(out, 1.0f, 4);
   for (int threads : {1, 3}) {
     set_compute_threads(threads);
