@@ -80,35 +80,48 @@ void pack_key_panels(const float* k, int ldk, int n_kv, int n_head, int d_head, 
   });
 }
 
-void attention_key_panels(const float* q, int ldq, MatrixType type, const void* key_panels, const void* v, int ldv,
+void pack_head_values(const float* v, int ldv, int n_kv, int n_head, int d_head, MatrixType type, void* values) {
+  const size_t element = type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
+  parallel_for(n_head, [&](int h) {
+    char* head = static_cast<char*>(values) + static_cast<size_t>(h) * n_kv * d_head * element;
+    for (int j = 0; j < n_kv; ++j) {
+      const float* src = v + static_cast<size_t>(j) * ldv + h * d_head;
+      void* dst = head + static_cast<size_t>(j) * d_head * element;
+      if (type == MatrixType::F16) {
+        convert_f32_to_f16(src, static_cast<uint16_t*>(dst), d_head);
+      } else {
+        std::copy_n(src, d_head, static_cast<float*>(dst));
+      }
+    }
+  });
+}
+
+void attention_key_panels(const float* q, int ldq, MatrixType type, const void* key_panels, const void* values,
                           float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, float* v_scratch) {
   const KernelTable& kernel = kernels();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   const size_t element = type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
   const size_t per_head = key_panel_elements(n_kv, d_head);
+  const size_t head_values = static_cast<size_t>(n_kv) * d_head;
   if (n_q <= kSmallQueries) {
     parallel_for(n_head, [&](int h) {
       ScoreRow score_rows(n_q * n_kv);
       kernel.attend_queries_panels(type, q + h * d_head, ldq, n_q,
                                    static_cast<const char*>(key_panels) + h * per_head * element,
-                                   static_cast<const char*>(v) + static_cast<size_t>(h) * d_head * element, ldv, n_kv,
+                                   static_cast<const char*>(values) + h * head_values * element, d_head, n_kv,
                                    d_head, scale, score_rows.data(), out + h * d_head, ldo);
     });
     return;
   }
-  const int width = n_head * d_head;
-  const float* v32 = static_cast<const float*>(v);
+  const float* v32 = static_cast<const float*>(values);
   if (type == MatrixType::F16) {  // prompts: values widened once for the GEMMs
-    const int block = split_size(n_kv, 16, 2);
-    parallel_for((n_kv + block - 1) / block, [&](int task) {
-      const int r0 = task * block, r1 = std::min(n_kv, r0 + block);
-      for (int r = r0; r < r1; ++r) {
-        convert_f16_to_f32(static_cast<const uint16_t*>(v) + static_cast<size_t>(r) * ldv,
-                           v_scratch + static_cast<size_t>(r) * width, width);
-      }
+    const size_t total = head_values * n_head;
+    const size_t block = static_cast<size_t>(split_size(static_cast<int>(total), 4096, 2));
+    parallel_for(static_cast<int>((total + block - 1) / block), [&](int task) {
+      const size_t begin = static_cast<size_t>(task) * block;
+      convert_f16_to_f32(static_cast<const uint16_t*>(values) + begin, v_scratch + begin, std::min(block, total - begin));
     });
     v32 = v_scratch;
-    ldv = width;
   }
   const PanelKernel panel_kernel = active_panel_kernel();
   const PanelType panel_type = type == MatrixType::F16 ? PanelType::F16 : PanelType::F32;
@@ -128,7 +141,8 @@ void attention_key_panels(const float* q, int ldq, MatrixType type, const void* 
                static_cast<size_t>(n_kv), false);
     for (size_t i = 0; i < needed; ++i) s[i] *= scale;
     for (int i = i0; i < i1; ++i) kernel.softmax(s + static_cast<size_t>(i - i0) * n_kv, n_kv, n_kv);
-    gemm_nn(i1 - i0, d_head, n_kv, s, n_kv, v32 + col, ldv, out + static_cast<size_t>(i0) * ldo + col, ldo);
+    gemm_nn(i1 - i0, d_head, n_kv, s, n_kv, v32 + h * head_values, d_head, out + static_cast<size_t>(i0) * ldo + col,
+            ldo);
   });
 }
 

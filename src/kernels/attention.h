@@ -25,15 +25,18 @@ void attention_panels(const float* q, int ldq, const float* k, int ldk, const fl
 // The decoder's cross-attention cache: each head's keys stored as panels of 16 keys
 // ([ceil(n_kv/16)][d_head][16], zero-padded: kernels/panel_gemm.h's layout, key_panel_elements
 // values per head), so that a decode step streams them contiguously and prompts multiply them
-// with no repacking; values [n_kv][ldv]. Elements are `type`: F32, or F16 with
-// reduced-precision compute (half the bytes a decode step streams).
+// with no repacking; values head-major ([n_head][n_kv][d_head]), so that each head's values
+// are one contiguous stream too. Elements are `type`: F32, or F16 with reduced-precision
+// compute (half the bytes a decode step streams).
 size_t key_panel_elements(int n_kv, int d_head);
 void pack_key_panels(const float* k, int ldk, int n_kv, int n_head, int d_head, MatrixType type, void* panels);
+// Values v[n_kv][ldv] (head h at columns [h*d_head, (h+1)*d_head)) into the head-major layout.
+void pack_head_values(const float* v, int ldv, int n_kv, int n_head, int d_head, MatrixType type, void* values);
 // Non-causal attention over such a cache. A few queries (decode steps) read it directly, all
 // queries of a head at once; more (prompts) run the panel product for the scores and a GEMM for
 // the values, over an f32 copy of a half cache's values widened into v_scratch
 // (n_kv*n_head*d_head floats; unused for F32).
-void attention_key_panels(const float* q, int ldq, MatrixType type, const void* key_panels, const void* v, int ldv,
+void attention_key_panels(const float* q, int ldq, MatrixType type, const void* key_panels, const void* values,
                           float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, float* v_scratch);
 
 }  // namespace wisp

@@ -311,24 +311,39 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
   }
 }
 
+// out[c*W, (c+N)*W) of sum_j p[j] v[j] from columns [col, col + N*W) of the values: N
+// accumulator vectors with compile-time bounds, so they stay in registers (with a runtime
+// bound GCC keeps such arrays in memory and stores them on every step).
+template <class S, MatrixType T, int N>
+void weighted_values_columns(const float* p, const void* v, int ldv, int n, int col, float* out) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  V acc[N];
+#pragma GCC unroll 8
+  for (int c = 0; c < N; ++c) acc[c] = S::zero();
+  for (int j = 0; j < n; ++j) {
+    const V pj = S::set1(p[j]);
+    const size_t vj = static_cast<size_t>(j) * ldv + col;
+#pragma GCC unroll 8
+    for (int c = 0; c < N; ++c) acc[c] = S::fma(pj, S::template load_weight<T>(v, vj + c * W), acc[c]);
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < N; ++c) S::store(out + c * W, acc[c]);
+}
+
 // out[0, d_head) = sum_j p[j] v[j], values stored as T and widened as they stream by.
 template <class S, MatrixType T>
 void weighted_values(const float* p, const void* v, int ldv, int n, int d_head, float* out) {
-  using V = typename S::V;
   constexpr int W = S::kWidth;
-  constexpr int kChunk = 4;  // output vectors kept in registers while the values stream by
+  // Output vectors kept in registers while the values stream by: a 64-wide head in one pass over
+  // the values (8 AVX2 vectors, 8 independent chains).
+  constexpr int kChunk = 8;
   const int vec_end = d_head / W * W;
-  for (int i0 = 0; i0 < vec_end; i0 += kChunk * W) {
-    const int n_vec = std::min(kChunk, (vec_end - i0) / W);
-    V acc[kChunk];
-    for (int c = 0; c < kChunk; ++c) acc[c] = S::zero();
-    for (int j = 0; j < n; ++j) {
-      const V pj = S::set1(p[j]);
-      const size_t vj = static_cast<size_t>(j) * ldv + i0;
-      for (int c = 0; c < n_vec; ++c) acc[c] = S::fma(pj, S::template load_weight<T>(v, vj + c * W), acc[c]);
-    }
-    for (int c = 0; c < n_vec; ++c) S::store(out + i0 + c * W, acc[c]);
+  int i0 = 0;
+  for (; i0 + kChunk * W <= vec_end; i0 += kChunk * W) {
+    weighted_values_columns<S, T, kChunk>(p, v, ldv, n, i0, out + i0);
   }
+  for (; i0 < vec_end; i0 += W) weighted_values_columns<S, T, 1>(p, v, ldv, n, i0, out + i0);
   for (int i = vec_end; i < d_head; ++i) {
     float sum = 0.0f;
     for (int j = 0; j < n; ++j) sum += p[j] * load_weight_scalar<T>(v, static_cast<size_t>(j) * ldv + i);
@@ -367,23 +382,30 @@ void key_panel_scores(const float* q, int ldq, const void* panels, int p0, int p
   constexpr int C = kPanelWidth / W;  // vectors per panel row
   for (int p = p0; p + P <= p1; p += P) {
     V acc[Q][P * C];
+#pragma GCC unroll 8
     for (int r = 0; r < Q; ++r) {
+#pragma GCC unroll 8
       for (int c = 0; c < P * C; ++c) acc[r][c] = S::zero();
     }
     for (int i = 0; i < d_head; ++i) {
       V key[P * C];
+#pragma GCC unroll 8
       for (int c = 0; c < P * C; ++c) {
         const size_t panel = static_cast<size_t>(p + c / C) * d_head;
         key[c] = S::template load_weight<T>(panels, (panel + i) * kPanelWidth + (c % C) * W);
       }
+#pragma GCC unroll 8
       for (int r = 0; r < Q; ++r) {
         const V qi = S::set1(q[static_cast<size_t>(r) * ldq + i]);
+#pragma GCC unroll 8
         for (int c = 0; c < P * C; ++c) acc[r][c] = S::fma(qi, key[c], acc[r][c]);
       }
     }
     const V scale_v = S::set1(scale);
+#pragma GCC unroll 8
     for (int r = 0; r < Q; ++r) {
       float* row = scores + static_cast<size_t>(r) * lds;
+#pragma GCC unroll 8
       for (int c = 0; c < P * C; ++c) {
         const int j = p * kPanelWidth + c * W;
         if (j + W <= n_kv) {
@@ -409,10 +431,12 @@ void attend_queries_panels_typed(const float* q, int ldq, int n_q, const void* k
     float* sg = scores + static_cast<size_t>(r0) * n_kv;
     auto run = [&](auto q_count) {
       constexpr int kQ = decltype(q_count)::value;
-      constexpr int kP = kQ <= 2 ? 2 : 1;  // two panels at once while registers allow
-      const int paired_end = n_panels / kP * kP;
-      key_panel_scores<S, T, kQ, kP>(qg, ldq, key_panels, 0, paired_end, n_kv, d_head, scale, sg, n_kv);
-      key_panel_scores<S, T, kQ, 1>(qg, ldq, key_panels, paired_end, n_panels, n_kv, d_head, scale, sg, n_kv);
+      // Several panels at once while registers allow: a lone query needs 4 panels (8 chains)
+      // to keep the FMA units busy across each key's dependent steps.
+      constexpr int kP = kQ == 1 ? 4 : kQ == 2 ? 2 : 1;
+      const int grouped_end = n_panels / kP * kP;
+      key_panel_scores<S, T, kQ, kP>(qg, ldq, key_panels, 0, grouped_end, n_kv, d_head, scale, sg, n_kv);
+      key_panel_scores<S, T, kQ, 1>(qg, ldq, key_panels, grouped_end, n_panels, n_kv, d_head, scale, sg, n_kv);
     };
     switch (std::min(kGroup, n_q - r0)) {
       case 1: run(std::integral_constant<int, 1>{}); break;

@@ -39,7 +39,7 @@ Decoder::Decoder(const Model& model, int max_batch)
   key_panels_per_layer_ = n_head * key_panel_elements(n_audio_ctx_, n_state_ / n_head);
   cross_k_.resize(half_cross_ ? 0 : n_layer_ * key_panels_per_layer_);
   cross_v_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
-  key_scratch_.resize(cross_per_layer);
+  projection_scratch_.resize(cross_per_layer);
   if (half_cross_) {
     cross_k16_.resize(n_layer_ * key_panels_per_layer_);
     cross_v16_.resize(n_layer_ * cross_per_layer);
@@ -61,46 +61,40 @@ float* Decoder::self_v(int layer, int seq) {
   return self_v_.data() + (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
 }
 
-const void* Decoder::cross_keys(int layer) const {
+void* Decoder::cross_keys(int layer) {
   const size_t offset = static_cast<size_t>(layer) * key_panels_per_layer_;
-  return half_cross_ ? static_cast<const void*>(cross_k16_.data() + offset) : cross_k_.data() + offset;
+  return half_cross_ ? static_cast<void*>(cross_k16_.data() + offset) : cross_k_.data() + offset;
 }
 
-const void* Decoder::cross_values(int layer) const {
+void* Decoder::cross_values(int layer) {
   const size_t offset = static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
-  return half_cross_ ? static_cast<const void*>(cross_v16_.data() + offset) : cross_v_.data() + offset;
+  return half_cross_ ? static_cast<void*>(cross_v16_.data() + offset) : cross_v_.data() + offset;
 }
 
 void Decoder::set_audio_features(const float* audio_features) {
   const ModelWeights& w = model_.weights();
-  const size_t per_layer = static_cast<size_t>(n_audio_ctx_) * n_state_;
   const int n_head = model_.dims().n_text_head;
-  float* k = key_scratch_.data();
+  const int d_head = n_state_ / n_head;
+  float* scratch = projection_scratch_.data();  // one projection at a time, then packed into the cache
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
-    // Values straight into the f32 cache, or into f32 scratch stored as the half cache.
-    float* v = half_cross_ ? cross_v_.data() : cross_v_.data() + l * per_layer;
-    if (const Bf16Weights* bf16 = model_.bf16_weights()) {  // 1500 rows: compute bound like the encoder
-      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_key[l].weight, nullptr, k);
-      linear_bf16(audio_features, n_audio_ctx_, bf16->cross_value[l].weight, a.value.bias, v);
-    } else if (const PanelWeights* panels = model_.panel_weights()) {
-      linear_panels(audio_features, n_audio_ctx_, panels->cross_key[l].weight, nullptr, k);
-      linear_panels(audio_features, n_audio_ctx_, panels->cross_value[l].weight, a.value.bias, v);
-    } else {
-      linear(audio_features, n_audio_ctx_, n_state_, a.key.weight, nullptr, n_state_, k);
-      linear(audio_features, n_audio_ctx_, n_state_, a.value.weight, a.value.bias, n_state_, v);
-    }
-    if (half_cross_) {
-      const int block = split_size(static_cast<int>(per_layer), 4096, 1);
-      parallel_for(static_cast<int>((per_layer + block - 1) / block), [&](int task) {
-        const size_t begin = static_cast<size_t>(task) * block;
-        const size_t n = std::min<size_t>(block, per_layer - begin);
-        convert_f32_to_f16(v + begin, cross_v16_.data() + l * per_layer + begin, n);
-      });
-    }
-    const size_t keys_at = l * key_panels_per_layer_;
-    void* keys = half_cross_ ? static_cast<void*>(cross_k16_.data() + keys_at) : cross_k_.data() + keys_at;
-    pack_key_panels(k, n_state_, n_audio_ctx_, n_head, n_state_ / n_head, cross_type(), keys);
+    const Bf16Weights* bf16 = model_.bf16_weights();
+    const PanelWeights* panels = model_.panel_weights();
+    // 1500 rows: compute bound like the encoder.
+    auto project = [&](const LinearWeights& stored, const float* bias, bool key) {
+      if (bf16 != nullptr) {
+        linear_bf16(audio_features, n_audio_ctx_, (key ? bf16->cross_key : bf16->cross_value)[l].weight, bias, scratch);
+      } else if (panels != nullptr) {
+        linear_panels(audio_features, n_audio_ctx_, (key ? panels->cross_key : panels->cross_value)[l].weight, bias,
+                      scratch);
+      } else {
+        linear(audio_features, n_audio_ctx_, n_state_, stored.weight, bias, n_state_, scratch);
+      }
+    };
+    project(a.key, nullptr, true);
+    pack_key_panels(scratch, n_state_, n_audio_ctx_, n_head, d_head, cross_type(), cross_keys(l));
+    project(a.value, a.value.bias, false);
+    pack_head_values(scratch, n_state_, n_audio_ctx_, n_head, d_head, cross_type(), cross_values(l));
   }
 }
 
@@ -152,7 +146,7 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data(), Epilogue::Store,
            precision_);
-    attention_key_panels(q_.data(), d, cross_type(), cross_keys(l), cross_values(l), d, attn_.data(), d, rows,
+    attention_key_panels(q_.data(), d, cross_type(), cross_keys(l), cross_values(l), attn_.data(), d, rows,
                          n_audio_ctx_, b.cross_attn.n_head, d_head, cross_v_.data());
     if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
     linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate,

@@ -63,18 +63,19 @@ class Decoder {
   int n_layer_;
   int row_capacity_ = 0;  // batch * n_tokens a forward can take
   // Cross-attention cache per layer, keys as panels per head (see pack_key_panels,
-  // key_panels_per_layer_ elements a layer): f32 in cross_k_/cross_v_, or with reduced-precision
-  // compute (ComputeType::Float16 or BFloat16) IEEE half in cross_k16_/cross_v16_. key_scratch_
-  // (f32) takes one layer's key projection before it is packed; with a half cache, cross_v_ also
-  // holds one layer's widened values for many-query passes.
+  // key_panels_per_layer_ elements a layer) and values head-major (pack_head_values): f32 in
+  // cross_k_/cross_v_, or with reduced-precision compute (ComputeType::Float16 or BFloat16) IEEE
+  // half in cross_k16_/cross_v16_. projection_scratch_ (f32) takes one layer's key or value
+  // projection before it is packed; with a half cache, cross_v_ holds one layer's widened values
+  // for many-query passes.
   size_t key_panels_per_layer_ = 0;
   bool half_cross_ = false;
   Precision precision_ = Precision::Exact;  // Reduced unless ComputeType::Float32
-  std::vector<float> cross_k_, cross_v_, key_scratch_;
+  std::vector<float> cross_k_, cross_v_, projection_scratch_;
   std::vector<uint16_t> cross_k16_, cross_v16_;
   MatrixType cross_type() const { return half_cross_ ? MatrixType::F16 : MatrixType::F32; }
-  const void* cross_keys(int layer) const;
-  const void* cross_values(int layer) const;
+  void* cross_keys(int layer);
+  void* cross_values(int layer);
   std::vector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;

@@ -61,11 +61,7 @@ TEST_P(KeyPanelCacheAttention, MatchesFloatAttentionOnTheSameValues) {
   std::vector<float> kp32(half ? 0 : panels), v32(half ? 0 : n);
   std::vector<uint16_t> kp16(half ? panels : 0), v16(half ? n : 0);
   pack_key_panels(k.data(), ld, n_kv, n_head, d_head, type, half ? static_cast<void*>(kp16.data()) : kp32.data());
-  if (half) {
-    convert_f32_to_f16(v.data(), v16.data(), n);
-  } else {
-    v32 = v;
-  }
+  pack_head_values(v.data(), ld, n_kv, n_head, d_head, type, half ? static_cast<void*>(v16.data()) : v32.data());
   // The panel layout: head h, panel j/16, dimension i, lane j%16; padding keys are zero.
   const int h = 2, i = 5, j = n_kv - 3;
   const size_t head = h * key_panel_elements(n_kv, d_head);
@@ -75,6 +71,9 @@ TEST_P(KeyPanelCacheAttention, MatchesFloatAttentionOnTheSameValues) {
   if (n_kv % 16 != 0) {
     EXPECT_EQ(half ? f16_to_f32(kp16[padding]) : kp32[padding], 0.0f);
   }
+  // Values head-major: head h, key j, dimension i.
+  const size_t value_at = (static_cast<size_t>(h) * n_kv + j) * d_head + i;
+  EXPECT_EQ(half ? f16_to_f32(v16[value_at]) : v32[value_at], v[static_cast<size_t>(j) * ld + h * d_head + i]);
   const void* kp = half ? static_cast<const void*>(kp16.data()) : kp32.data();
   const void* vc = half ? static_cast<const void*>(v16.data()) : v32.data();
   std::vector<float> v_scratch(n);
@@ -85,7 +84,7 @@ TEST_P(KeyPanelCacheAttention, MatchesFloatAttentionOnTheSameValues) {
       const std::vector<float> q = random_floats(static_cast<size_t>(n_q) * ld, 3 + n_q);
       std::vector<float> expected(q.size()), got(q.size(), -1.0f);
       attention(q.data(), ld, k.data(), ld, v.data(), ld, expected.data(), ld, n_q, n_kv, n_head, d_head, false, 0);
-      attention_key_panels(q.data(), ld, type, kp, vc, ld, got.data(), ld, n_q, n_kv, n_head, d_head,
+      attention_key_panels(q.data(), ld, type, kp, vc, got.data(), ld, n_q, n_kv, n_head, d_head,
                            v_scratch.data());
       EXPECT_LT(relative_error(got, expected), 1e-5) << isa_name(isa) << " n_q=" << n_q;
     }
