@@ -189,6 +189,32 @@ TEST_F(QuantDotLinear, MatchesIntegerMathForEveryKernelAndType) {
   }
 }
 
+// A decode step must not depend on how its columns fall into tasks: the kernels group weight
+// rows (4 side by side for q5/q4 with one activation row) inside each task's range, so the
+// sums are checked bit for bit across thread counts, on a width with partial groups and tasks.
+TEST_F(QuantDotLinear, ResultsDoNotDependOnTheThreadCount) {
+  const int in = 512, out = 150;
+  for (const QuantCase& type : kQuantTypes) {
+    const QuantMatrix w(type, out, in, 61);
+    for (int rows : {1, 2, 5}) {
+      const std::vector<float> x = activations(rows, in, 63 + rows);
+      for (Int8Kernel kernel : supported_kernels()) {
+        std::vector<float> one(static_cast<size_t>(rows) * out);
+        set_compute_threads(1);
+        linear_quant_int8_with(kernel, x.data(), rows, in, w.matrix, nullptr, out, one.data(), Epilogue::Store);
+        for (int threads : {2, 3}) {
+          std::vector<float> many(one.size());
+          set_compute_threads(threads);
+          linear_quant_int8_with(kernel, x.data(), rows, in, w.matrix, nullptr, out, many.data(), Epilogue::Store);
+          EXPECT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0)
+              << int8_kernel_name(kernel) << " " << matrix_type_name(type.matrix) << " rows " << rows << " threads "
+              << threads;
+        }
+      }
+    }
+  }
+}
+
 // Relative error (2-norm) of y against the exact product of the dequantized weights with x.
 double error_vs_exact(const std::vector<float>& y, const QuantMatrix& w, const std::vector<float>& x, int rows,
                       int in, int out) {
