@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/kernel_table.h"
+
 namespace wisp {
 
 static constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -66,12 +68,13 @@ void ApplyTimestampRules::apply(float* logits, int n_vocab, const std::vector<in
     if (max_initial_timestamp_index_) forbid(ts + *max_initial_timestamp_index_ + 1, n_vocab);
   }
 
-  // Sample a timestamp when the timestamps together are likelier than every text token.
-  const float max_logit = *std::max_element(logits, logits + n_vocab);
+  // Sample a timestamp when the timestamps together are likelier than every text token. (The
+  // scans are vectorised: a beam step runs them once per beam over the whole vocabulary.)
+  const KernelTable& kt = kernels();
+  const float max_logit = kt.max_value(logits, n_vocab);
   if (std::isinf(max_logit)) return;
-  double timestamp_sum = 0.0;
-  for (int i = ts; i < n_vocab; ++i) timestamp_sum += std::exp(static_cast<double>(logits[i]) - max_logit);
-  const float max_text = *std::max_element(logits, logits + std::min(ts, n_vocab));
+  const double timestamp_sum = ts < n_vocab ? kt.sum_exp(logits + ts, n_vocab - ts, max_logit) : 0.0;
+  const float max_text = kt.max_value(logits, std::clamp(ts, 1, n_vocab));
   if (timestamp_sum > 0.0 && std::log(timestamp_sum) > static_cast<double>(max_text) - max_logit) forbid(0, ts);
 }
 

@@ -40,6 +40,11 @@ struct KernelTable {
   void (*attend_queries_panels)(MatrixType type, const float* q, int ldq, int n_q, const void* key_panels,
                                 const void* v, int ldv, int n_kv, int d_head, float scale, float* scores, float* out,
                                 int ldo);
+  // The largest of x[0, n), n >= 1 (the decoding filters' scans over the vocabulary).
+  float (*max_value)(const float* x, int n);
+  // Sum of exp(x[i] - shift) over x[0, n), for x[i] <= shift; terms under e^-87 count as 0
+  // (-inf logits contribute nothing). Partial sums in f32 blocks, the total in double.
+  double (*sum_exp)(const float* x, int n, float shift);
 };
 
 extern const KernelTable kScalarKernels;

@@ -156,6 +156,50 @@ void softmax_impl(float* row, int n_visible, int n_total) {
   for (int j = n_visible; j < n_total; ++j) row[j] = 0.0f;
 }
 
+template <class S>
+float max_value_impl(const float* x, int n) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  const int vec_end = n / W * W;
+  float result = -std::numeric_limits<float>::infinity();
+  if (vec_end > 0) {
+    V a = S::load(x), b = a;  // two chains
+    int i = W;
+    for (; i + 2 * W <= vec_end; i += 2 * W) {
+      a = S::max(a, S::load(x + i));
+      b = S::max(b, S::load(x + i + W));
+    }
+    for (; i < vec_end; i += W) a = S::max(a, S::load(x + i));
+    result = S::reduce_max(S::max(a, b));
+  }
+  for (int i = vec_end; i < n; ++i) result = std::max(result, x[i]);
+  return result;
+}
+
+template <class S>
+double sum_exp_impl(const float* x, int n, float shift) {
+  using V = typename S::V;
+  constexpr int W = S::kWidth;
+  constexpr int kBlock = 64;  // values summed in f32 before the double total
+  const V shift_v = S::set1(shift), cutoff = S::set1(87.0f);
+  double sum = 0.0;
+  int i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    V acc0 = S::zero(), acc1 = S::zero();
+    for (int j = 0; j < kBlock; j += 2 * W) {
+      const V d0 = S::sub(S::load(x + i + j), shift_v), d1 = S::sub(S::load(x + i + j + W), shift_v);
+      acc0 = S::add(acc0, S::select_negative(S::add(d0, cutoff), S::zero(), exp_v<S>(d0)));
+      acc1 = S::add(acc1, S::select_negative(S::add(d1, cutoff), S::zero(), exp_v<S>(d1)));
+    }
+    sum += S::reduce_add(S::add(acc0, acc1));
+  }
+  for (; i < n; ++i) {
+    const float d = x[i] - shift;
+    if (d >= -87.0f) sum += std::exp(d);
+  }
+  return sum;
+}
+
 // R rows of x against C consecutive weight rows starting at j, each weight vector loaded once.
 template <class S, MatrixType T, int R, int C>
 void gemv_block(const float* x, int ldx, const WeightMatrix& w, int j, const float* bias, bool accumulate, float* y, int ldy) {
@@ -471,6 +515,7 @@ void attend_queries_panels_impl(MatrixType type, const float* q, int ldq, int n_
 
 template <class S>
 constexpr KernelTable make_kernel_table() {
-  return {gemv_impl<S>,       rows_to_f32_impl<S>, bias_gelu_impl<S>,        add_bias_impl<S>,
-          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>, attend_queries_panels_impl<S>};
+  return {gemv_impl<S>,       rows_to_f32_impl<S>, bias_gelu_impl<S>,     add_bias_impl<S>,
+          layer_norm_impl<S>, softmax_impl<S>,     attend_query_impl<S>,  attend_queries_panels_impl<S>,
+          max_value_impl<S>,  sum_exp_impl<S>};
 }

@@ -114,9 +114,21 @@ void attend_queries_panels(MatrixType type, const float* q, int ldq, int n_q, co
   }
 }
 
+float max_value(const float* x, int n) { return *std::max_element(x, x + n); }
+
+double sum_exp(const float* x, int n, float shift) {
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const float d = x[i] - shift;
+    if (d >= -87.0f) sum += std::exp(static_cast<double>(d));
+  }
+  return sum;
+}
+
 }  // namespace
 
 const KernelTable kScalarKernels = {gemv,       rows_to_f32, bias_gelu,    add_bias,
-                                    layer_norm, softmax,     attend_query, attend_queries_panels};
+                                    layer_norm, softmax,     attend_query, attend_queries_panels,
+                                    max_value,  sum_exp};
 
 }  // namespace wisp

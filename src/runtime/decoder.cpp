@@ -236,7 +236,10 @@ void Decoder::reorder_cache(const std::vector<int>& source, int n_positions) {
   const size_t per_seq = positions * n_state_;
   for (int l = 0; l < n_layer_; ++l) {
     for (float* (Decoder::*cache)(int, int) : {&Decoder::self_k, &Decoder::self_v}) {
+      // Only the sequences that change are copied (through scratch: a source may itself be
+      // overwritten); beam search keeps most beams in place most steps.
       for (int s = 0; s < batch; ++s) {
+        if (source[s] == s) continue;
         std::memcpy(reorder_scratch_.data() + s * per_seq, (this->*cache)(l, source[s]), per_seq * sizeof(float));
       }
       for (int s = 0; s < batch; ++s) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -111,6 +112,32 @@ TEST_F(KernelsTest, SoftmaxMatchesScalar) {
       for (int i = 0; i < n + 3; ++i) EXPECT_NEAR(got[i], expected[i], 1e-6 * std::max(1e-3f, expected[i]) + 1e-9);
     }
   }
+}
+
+// The decoding filters' vocabulary scans: exact maxima, and sums of exponentials within f32
+// rounding of the double reference, with suppressed (-inf) logits contributing nothing.
+TEST_F(KernelsTest, MaxValueAndSumExpMatchScalar) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int n : {1, 7, 16, 63, 64, 65, 1501, 51865}) {
+    std::vector<float> x = random_floats(n, 6.0f, 100 + n);
+    for (int i = 3; i < n; i += 5) x[i] = -inf;  // what SuppressTokens writes
+    x[n / 2] = 9.5f;                                // a known maximum in the middle
+    const float expected_max = kScalarKernels.max_value(x.data(), n);
+    EXPECT_EQ(expected_max, *std::max_element(x.begin(), x.end()));
+    double exact = 0.0;
+    for (float v : x) exact += std::exp(static_cast<double>(v) - expected_max);
+    // Both tables take x - shift in f32, as the logits are: within f32 rounding of the double sum.
+    EXPECT_NEAR(kScalarKernels.sum_exp(x.data(), n, expected_max), exact, 1e-7 * exact);
+    for (Isa isa : simd_isas()) {
+      const KernelTable& kt = kernel_table(isa);
+      EXPECT_EQ(kt.max_value(x.data(), n), expected_max) << isa_name(isa) << " n=" << n;
+      EXPECT_NEAR(kt.sum_exp(x.data(), n, expected_max), exact, 1e-6 * exact) << isa_name(isa) << " n=" << n;
+    }
+  }
+  // All suppressed: nothing to sum.
+  const std::vector<float> none(100, -inf);
+  for (Isa isa : simd_isas()) EXPECT_EQ(kernel_table(isa).sum_exp(none.data(), 100, 0.0f), 0.0);
+  EXPECT_EQ(kScalarKernels.sum_exp(none.data(), 100, 0.0f), 0.0);
 }
 
 TEST_F(KernelsTest, LayerNormAndBiasMatchScalar) {
