@@ -76,10 +76,10 @@ void Decoder::set_audio_features(const float* audio_features) {
   const int n_head = model_.dims().n_text_head;
   const int d_head = n_state_ / n_head;
   float* scratch = projection_scratch_.data();  // one projection at a time, then packed into the cache
+  const Bf16Weights* bf16 = model_.bf16_weights();
+  const PanelWeights* panels = model_.panel_weights();
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
-    const Bf16Weights* bf16 = model_.bf16_weights();
-    const PanelWeights* panels = model_.panel_weights();
     // 1500 rows: compute bound like the encoder.
     auto project = [&](const LinearWeights& stored, const float* bias, bool key) {
       if (bf16 != nullptr) {
