@@ -365,7 +365,16 @@ void weighted_values_columns(const float* p, const void* v, int ldv, int n, int 
   V acc[N];
 #pragma GCC unroll 8
   for (int c = 0; c < N; ++c) acc[c] = S::zero();
+  // Decode steps stream the values from memory: rows kAhead keys ahead are prefetched.
+  constexpr int kAhead = 48;
+  constexpr size_t kElement = T == MatrixType::F32 ? 4 : 2;
+  constexpr size_t kRowBytes = static_cast<size_t>(N) * W * kElement;
+  const char* base = static_cast<const char*>(v) + static_cast<size_t>(col) * kElement;
   for (int j = 0; j < n; ++j) {
+    if (j + kAhead < n) {
+      const char* row = base + static_cast<size_t>(j + kAhead) * ldv * kElement;
+      for (size_t line = 0; line < kRowBytes; line += 64) S::prefetch(row + line);
+    }
     const V pj = S::set1(p[j]);
     const size_t vj = static_cast<size_t>(j) * ldv + col;
 #pragma GCC unroll 8
@@ -424,6 +433,8 @@ void key_panel_scores(const float* q, int ldq, const void* panels, int p0, int p
   using V = typename S::V;
   constexpr int W = S::kWidth;
   constexpr int C = kPanelWidth / W;  // vectors per panel row
+  constexpr size_t kElement = T == MatrixType::F32 ? 4 : 2;
+  constexpr size_t kStepBytes = static_cast<size_t>(P) * kPanelWidth * kElement;  // a group's bytes per step
   for (int p = p0; p + P <= p1; p += P) {
     V acc[Q][P * C];
 #pragma GCC unroll 8
@@ -431,7 +442,16 @@ void key_panel_scores(const float* q, int ldq, const void* panels, int p0, int p
 #pragma GCC unroll 8
       for (int c = 0; c < P * C; ++c) acc[r][c] = S::zero();
     }
+    // The group of panels two ahead (the panels are contiguous) is prefetched a share per step
+    // of depth: decode steps stream the keys from memory (measured: one group ahead is ~3 %
+    // slower, none ~15 %).
+    const char* next = p + 3 * P <= p1 ? static_cast<const char*>(panels) +
+                                             static_cast<size_t>(p + 2 * P) * d_head * kPanelWidth * kElement
+                                       : nullptr;
     for (int i = 0; i < d_head; ++i) {
+      if (next != nullptr) {
+        for (size_t line = 0; line < kStepBytes; line += 64) S::prefetch(next + i * kStepBytes + line);
+      }
       V key[P * C];
 #pragma GCC unroll 8
       for (int c = 0; c < P * C; ++c) {
