@@ -33,6 +33,10 @@ inline __attribute__((always_inline)) void tile(int kc, const float* a, const vo
   __m256 lo[R], hi[R];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
+    // c is touched only after the depth loop; its lines (which wide outputs evict from L2
+    // between depth passes) are fetched meanwhile.
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + kPanelWidth - 1), _MM_HINT_T0);
     lo[r] = _mm256_setzero_ps();
     hi[r] = _mm256_setzero_ps();
   }
