@@ -41,17 +41,28 @@ class ScoreRow {
   float* data_;
 };
 
+// Every (sequence, head) pair of `batch` independent sequences as one job: sequence s's queries,
+// keys, values and outputs start `stride` floats after sequence s-1's.
+struct SequenceStrides {
+  size_t q = 0, kv = 0, out = 0;
+};
+
 void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const float* k, int ldk, const float* v,
-                           int ldv, float* out, int ldo, int n_q, int n_kv, int n_head, int d_head, bool causal,
-                           int q_offset, float scale) {
-  parallel_for(n_head, [&](int h) {
-    const int col = h * d_head;
+                           int ldv, float* out, int ldo, int batch, SequenceStrides stride, int n_q, int n_kv,
+                           int n_head, int d_head, bool causal, int q_offset, float scale) {
+  parallel_for(batch * n_head, [&](int task) {
+    const int s = task / n_head;
+    const int col = (task % n_head) * d_head;
     ScoreRow score_row(n_kv);
     float* scores = score_row.data();
+    const float* qs = q + s * stride.q;
+    const float* ks = k + s * stride.kv;
+    const float* vs = v + s * stride.kv;
+    float* os = out + s * stride.out;
     for (int i = 0; i < n_q; ++i) {
       const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
-      kt.attend_query(q + static_cast<size_t>(i) * ldq + col, k + col, ldk, v + col, ldv, n_visible, d_head, scale,
-                      scores, out + static_cast<size_t>(i) * ldo + col);
+      kt.attend_query(qs + static_cast<size_t>(i) * ldq + col, ks + col, ldk, vs + col, ldv, n_visible, d_head, scale,
+                      scores, os + static_cast<size_t>(i) * ldo + col);
     }
   });
 }
@@ -151,7 +162,8 @@ void attention(const float* q, int ldq, const float* k, int ldk, const float* v,
   const KernelTable& kt = kernels();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   if (n_q <= kSmallQueries) {
-    attention_few_queries(kt, q, ldq, k, ldk, v, ldv, out, ldo, n_q, n_kv, n_head, d_head, causal, q_offset, scale);
+    attention_few_queries(kt, q, ldq, k, ldk, v, ldv, out, ldo, 1, {}, n_q, n_kv, n_head, d_head, causal, q_offset,
+                          scale);
     return;
   }
   const int n_blocks = (n_q + kQueryBlock - 1) / kQueryBlock;
@@ -172,6 +184,21 @@ void attention(const float* q, int ldq, const float* k, int ldk, const float* v,
     }
     gemm_nn(i1 - i0, d_head, n_keys, s, n_keys, v + col, ldv, out + static_cast<size_t>(i0) * ldo + col, ldo);
   });
+}
+
+void attention_sequences(const float* q, int ldq, size_t q_stride, const float* k, const float* v, int ldkv,
+                         size_t kv_stride, float* out, int ldo, size_t out_stride, int batch, int n_q, int n_kv,
+                         int n_head, int d_head, bool causal, int q_offset) {
+  if (n_q > kSmallQueries) {
+    for (int s = 0; s < batch; ++s) {
+      attention(q + s * q_stride, ldq, k + s * kv_stride, ldkv, v + s * kv_stride, ldkv, out + s * out_stride, ldo, n_q,
+                n_kv, n_head, d_head, causal, q_offset);
+    }
+    return;
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  attention_few_queries(kernels(), q, ldq, k, ldkv, v, ldkv, out, ldo, batch, {q_stride, kv_stride, out_stride}, n_q,
+                        n_kv, n_head, d_head, causal, q_offset, scale);
 }
 
 void attention_panels(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,

@@ -16,6 +16,14 @@ namespace wisp {
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
 
+// attention() of `batch` independent sequences in one parallel job (a decode step of several
+// beams): sequence s's queries are at q + s*q_stride, its keys and values (stride ldkv) at
+// k + s*kv_stride and v + s*kv_stride, its output at out + s*out_stride. Same results as one
+// attention() call per sequence.
+void attention_sequences(const float* q, int ldq, size_t q_stride, const float* k, const float* v, int ldkv,
+                         size_t kv_stride, float* out, int ldo, size_t out_stride, int batch, int n_q, int n_kv,
+                         int n_head, int d_head, bool causal, int q_offset);
+
 // attention() without a causal mask on the panel product (kernels/panel_gemm.h): each head's
 // keys (pre-scaled) and values are packed as panels once, then query blocks run both products
 // with no per-call packing. For the encoder on AVX2-only CPUs.

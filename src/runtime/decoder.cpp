@@ -136,10 +136,11 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
       std::memcpy(self_k(l, s) + static_cast<size_t>(offset) * d, k_.data() + s * seq_floats, seq_floats * sizeof(float));
       std::memcpy(self_v(l, s) + static_cast<size_t>(offset) * d, v_.data() + s * seq_floats, seq_floats * sizeof(float));
     }
-    for (int s = 0; s < batch; ++s) {
-      attention(q_.data() + s * seq_floats, d, self_k(l, s), d, self_v(l, s), d, attn_.data() + s * seq_floats, d,
-                n_tokens, offset + n_tokens, b.attn.n_head, d_head, /*causal=*/true, offset);
-    }
+    // Every sequence against its own cache, all in one job (beams would otherwise each wait
+    // for their heads' slowest task).
+    const size_t cache_floats = static_cast<size_t>(n_ctx_) * d;
+    attention_sequences(q_.data(), d, seq_floats, self_k(l, 0), self_v(l, 0), d, cache_floats, attn_.data(), d,
+                        seq_floats, batch, n_tokens, offset + n_tokens, b.attn.n_head, d_head, /*causal=*/true, offset);
     linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate, precision_);
 
     // Cross-attention: all sequences attend to the same audio.

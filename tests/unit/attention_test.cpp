@@ -1,12 +1,14 @@
 // Attention over the decoder's cross-attention cache (keys as panels per head, f32 or IEEE half)
 // against the plain f32 attention over the same values: both paths (few queries reading the
-// cache, many queries through GEMMs), odd query counts, and every instruction set.
+// cache, many queries through GEMMs), odd query counts, and every instruction set; and the
+// self-attention of several sequences in one call against one call per sequence.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernel_test_support.h"
@@ -95,6 +97,31 @@ TEST_P(KeyPanelCacheAttention, MatchesFloatAttentionOnTheSameValues) {
 INSTANTIATE_TEST_SUITE_P(Caches, KeyPanelCacheAttention,
                          ::testing::Values(CacheCase{MatrixType::F32, 1500}, CacheCase{MatrixType::F16, 1500},
                                            CacheCase{MatrixType::F32, 37}, CacheCase{MatrixType::F16, 37}));
+
+// Several sequences with their own caches in one call (beam search's self-attention) give
+// exactly what one attention() call per sequence gives: causal, past offsets, few and many
+// queries, and caches laid out like the decoder's (sequence stride larger than the rows used).
+TEST(AttentionSequences, EqualsOneCallPerSequence) {
+  const int n_head = 6, d_head = 64, ld = n_head * d_head, n_ctx = 48, batch = 5;
+  const size_t kv_stride = static_cast<size_t>(n_ctx) * ld;
+  const std::vector<float> k = random_floats(batch * kv_stride, 11), v = random_floats(batch * kv_stride, 12);
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!cpu_supports(isa)) continue;
+    IsaGuard guard(isa);
+    for (const auto& [n_q, offset] : {std::pair{1, 0}, std::pair{1, 30}, std::pair{3, 17}, std::pair{12, 4}}) {
+      const size_t q_stride = static_cast<size_t>(n_q) * ld;
+      const std::vector<float> q = random_floats(batch * q_stride, 13 + n_q);
+      std::vector<float> expected(q.size(), -1.0f), got(q.size(), -2.0f);
+      for (int s = 0; s < batch; ++s) {
+        attention(q.data() + s * q_stride, ld, k.data() + s * kv_stride, ld, v.data() + s * kv_stride, ld,
+                  expected.data() + s * q_stride, ld, n_q, offset + n_q, n_head, d_head, true, offset);
+      }
+      attention_sequences(q.data(), ld, q_stride, k.data(), v.data(), ld, kv_stride, got.data(), ld, q_stride, batch,
+                          n_q, offset + n_q, n_head, d_head, true, offset);
+      EXPECT_EQ(got, expected) << isa_name(isa) << " n_q=" << n_q << " offset=" << offset;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace wisp
