@@ -87,11 +87,13 @@ bool panel_gemm_preferred() { return active_isa() == Isa::Avx2 && !std::getenv("
 
 PanelKernel active_panel_kernel() { return active_isa() == Isa::Scalar ? PanelKernel::Scalar : PanelKernel::Avx2; }
 
-void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
-                const void* panels, float* c, size_t ldc, bool accumulate) {
-  const PanelBlockFn fn = kernel == PanelKernel::Avx2 ? panel_block_avx2 : panel_block_scalar;
+namespace {
+
+// c = a B (+ the old c with `accumulate`) by `product` (c = a B alone).
+template <class Product>
+void accumulate_or_store(int m, int n, float* c, size_t ldc, bool accumulate, Product&& product) {
   if (!accumulate) {
-    fn(m, n, k, a, lda, type, panels, c, ldc);
+    product();
     return;
   }
   // The product is summed from zero and the old c added last, as sgemm's beta = 1 does: summing
@@ -101,7 +103,7 @@ void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t 
   const size_t width = static_cast<size_t>(n);
   if (saved.size() < static_cast<size_t>(m) * width) saved.resize(static_cast<size_t>(m) * width);
   for (int i = 0; i < m; ++i) std::copy_n(c + i * ldc, width, saved.data() + i * width);
-  fn(m, n, k, a, lda, type, panels, c, ldc);
+  product();
   for (int i = 0; i < m; ++i) {
     float* row = c + i * ldc;
     const float* old = saved.data() + i * width;
@@ -109,11 +111,11 @@ void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t 
   }
 }
 
-void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* bias, float* y, Epilogue epilogue) {
+// y[rows][out] = epilogue(x W^T + bias) in 2-D tasks: block(m0, m1, j0, j1, y_block, accumulate)
+// computes rows [m0, m1) x columns [j0, j1) into y_block (stride out).
+template <class Block>
+void linear_tasks(int rows, int out, const float* bias, float* y, Epilogue epilogue, Block&& block) {
   const KernelTable& kt = kernels();
-  const PanelKernel kernel = active_panel_kernel();
-  const int out = w.out(), in = w.in();
-  const size_t element = w.type() == PanelType::F16 ? 2 : 4;
   // Row blocks of whole register tiles; then columns split until every thread has ~4 tasks.
   const int row_block = std::min(kPanelRowBlock, split_size(rows, kPanelTileRows, 4));
   const int n_row_tasks = (rows + row_block - 1) / row_block;
@@ -124,10 +126,8 @@ void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* 
   parallel_for(n_row_tasks * n_col_tasks, [&](int task) {
     const int m0 = (task / n_col_tasks) * row_block, m1 = std::min(rows, m0 + row_block);
     const int j0 = (task % n_col_tasks) * col_block, j1 = std::min(out, j0 + col_block);
-    const void* panels = static_cast<const char*>(w.data()) + static_cast<size_t>(j0) * in * element;
     float* y_block = y + static_cast<size_t>(m0) * out + j0;
-    panel_gemm(kernel, m1 - m0, j1 - j0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in), w.type(),
-               panels, y_block, static_cast<size_t>(out), epilogue == Epilogue::Accumulate);
+    block(m0, m1, j0, j1, y_block, epilogue == Epilogue::Accumulate);
     const float* b = bias ? bias + j0 : nullptr;
     for (int r = 0; r < m1 - m0; ++r) {
       float* row = y_block + static_cast<size_t>(r) * out;
@@ -137,6 +137,47 @@ void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* 
         kt.add_bias(row, j1 - j0, b);
       }
     }
+  });
+}
+
+}  // namespace
+
+void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
+                const void* panels, float* c, size_t ldc, bool accumulate) {
+  const PanelBlockFn fn = kernel == PanelKernel::Avx2 ? panel_block_avx2 : panel_block_scalar;
+  accumulate_or_store(m, n, c, ldc, accumulate, [&] { fn(m, n, k, a, lda, type, panels, c, ldc); });
+}
+
+void panel_gemm_rows(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
+                     const void* w, size_t ldw, float* c, size_t ldc, bool accumulate) {
+  const RowsBlockFn fn = kernel == PanelKernel::Avx2 ? panel_block_rows_avx2 : panel_block_rows_scalar;
+  accumulate_or_store(m, n, c, ldc, accumulate, [&] { fn(m, n, k, a, lda, type, w, ldw, c, ldc); });
+}
+
+void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* bias, float* y, Epilogue epilogue) {
+  const PanelKernel kernel = active_panel_kernel();
+  const int out = w.out(), in = w.in();
+  const size_t element = w.type() == PanelType::F16 ? 2 : 4;
+  linear_tasks(rows, out, bias, y, epilogue, [&](int m0, int m1, int j0, int j1, float* y_block, bool add) {
+    const void* panels = static_cast<const char*>(w.data()) + static_cast<size_t>(j0) * in * element;
+    panel_gemm(kernel, m1 - m0, j1 - j0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in), w.type(),
+               panels, y_block, static_cast<size_t>(out), add);
+  });
+}
+
+void linear_weight_rows(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
+                        Epilogue epilogue) {
+  if (!panel_packable(w)) {
+    throw Error(std::string("the panel product reads f32 and f16 weight rows, not ") + matrix_type_name(w.type));
+  }
+  const PanelKernel kernel = active_panel_kernel();
+  const PanelType type = w.type == MatrixType::F16 ? PanelType::F16 : PanelType::F32;
+  const int out = w.rows, in = w.cols;
+  const size_t element = type == PanelType::F16 ? 2 : 4;
+  linear_tasks(rows, out, bias, y, epilogue, [&](int m0, int m1, int j0, int j1, float* y_block, bool add) {
+    const void* w_rows = static_cast<const char*>(w.data) + static_cast<size_t>(j0) * in * element;
+    panel_gemm_rows(kernel, m1 - m0, j1 - j0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in), type,
+                    w_rows, static_cast<size_t>(in), y_block, static_cast<size_t>(out), add);
   });
 }
 

@@ -66,8 +66,21 @@ PanelKernel active_panel_kernel();
 void panel_gemm(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
                 const void* panels, float* c, size_t ldc, bool accumulate);
 
+// panel_gemm with B = W^T read from weight rows W[n][k] (row stride ldw, f32 or f16 at any
+// alignment, as a model file stores them): each 16-row slice is widened and transposed into a
+// panel slice when its turn comes, so nothing is packed ahead. Same bits as panel_gemm on W
+// packed as panels.
+void panel_gemm_rows(PanelKernel kernel, int m, int n, int k, const float* a, size_t lda, PanelType type,
+                     const void* w, size_t ldw, float* c, size_t ldc, bool accumulate);
+
 // y[rows][out] = epilogue(x[rows][in] W^T + bias) on the pool, in 2-D tasks of rows x columns.
 void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* bias, float* y,
                    Epilogue epilogue = Epilogue::Store);
+
+// linear_panels on weights as stored (f32 or f16 rows, see panel_gemm_rows): the many-row
+// products of matrices that are not packed, such as the decoder's during a prompt, whose
+// weights its decode steps read row by row.
+void linear_weight_rows(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
+                        Epilogue epilogue = Epilogue::Store);
 
 }  // namespace wisp

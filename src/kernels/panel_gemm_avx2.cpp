@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/panel_gemm_internal.h"
 
@@ -70,6 +71,26 @@ inline __attribute__((always_inline)) void tile(int kc, const float* a, const vo
   }
 }
 
+// In place: v[i] lane j becomes v[j] lane i.
+inline __attribute__((always_inline)) void transpose8x8(__m256 (&v)[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
 // Rows [0, rows) x depth [0, kc) of a (stride lda) as tiles of 6 rows, each depth-major
 // ([kc][6], missing rows zero): the six values a step broadcasts share one cache line. Read
 // in place from six rows, the broadcasts run ~35 % slower (six streams, L1 bank conflicts).
@@ -89,24 +110,9 @@ void pack_tiles(int rows, int kc, const float* a, size_t lda, float* dst) {
       __m256 row[8];
       for (int r = 0; r < kPanelTileRows; ++r) row[r] = r < n ? _mm256_loadu_ps(src[r] + k) : _mm256_setzero_ps();
       row[6] = row[7] = _mm256_setzero_ps();
-      // 8 x 8 transpose: afterwards row[j] holds step k + j of rows 0..7.
-      const __m256 t0 = _mm256_unpacklo_ps(row[0], row[1]), t1 = _mm256_unpackhi_ps(row[0], row[1]);
-      const __m256 t2 = _mm256_unpacklo_ps(row[2], row[3]), t3 = _mm256_unpackhi_ps(row[2], row[3]);
-      const __m256 t4 = _mm256_unpacklo_ps(row[4], row[5]), t5 = _mm256_unpackhi_ps(row[4], row[5]);
-      const __m256 t6 = _mm256_unpacklo_ps(row[6], row[7]), t7 = _mm256_unpackhi_ps(row[6], row[7]);
-      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      transpose8x8(row);  // row[j]: step k + j of rows 0..7
       float* out = tile_dst + static_cast<size_t>(k) * kPanelTileRows;
-      _mm256_storeu_ps(out + 0 * kPanelTileRows, _mm256_permute2f128_ps(u0, u4, 0x20));
-      _mm256_storeu_ps(out + 1 * kPanelTileRows, _mm256_permute2f128_ps(u1, u5, 0x20));
-      _mm256_storeu_ps(out + 2 * kPanelTileRows, _mm256_permute2f128_ps(u2, u6, 0x20));
-      _mm256_storeu_ps(out + 3 * kPanelTileRows, _mm256_permute2f128_ps(u3, u7, 0x20));
-      _mm256_storeu_ps(out + 4 * kPanelTileRows, _mm256_permute2f128_ps(u0, u4, 0x31));
-      _mm256_storeu_ps(out + 5 * kPanelTileRows, _mm256_permute2f128_ps(u1, u5, 0x31));
-      _mm256_storeu_ps(out + 6 * kPanelTileRows, _mm256_permute2f128_ps(u2, u6, 0x31));
-      _mm256_storeu_ps(out + 7 * kPanelTileRows, _mm256_permute2f128_ps(u3, u7, 0x31));
+      for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + j * kPanelTileRows, row[j]);
     }
     for (; k < kc; ++k) {
       for (int r = 0; r < kPanelTileRows; ++r) tile_dst[k * kPanelTileRows + r] = r < n ? src[r][k] : 0.0f;
@@ -118,6 +124,49 @@ void pack_tiles(int rows, int kc, const float* a, size_t lda, float* dst) {
 void widen_panel(int kc, const uint16_t* panel, float* dst) {
   for (size_t i = 0; i < static_cast<size_t>(kc) * kPanelWidth; i += 8) {
     _mm256_store_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(panel + i))));
+  }
+}
+
+// A panel slice from weight rows: dst[kk][j] = w[j][kk] for j < width (16 - width zero columns),
+// kk < kc; w at row stride ldw, f16 or f32 at any alignment. Eight steps of depth of eight
+// rows at a time, widened and transposed in registers.
+template <bool kHalf>
+void gather_rows(int kc, int width, const void* w, size_t ldw, float* dst) {
+  constexpr size_t kElement = kHalf ? 2 : 4;
+  const char* base = static_cast<const char*>(w);
+  int k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    for (int half = 0; half < 2; ++half) {
+      __m256 v[8];
+      for (int r = 0; r < 8; ++r) {
+        const int j = 8 * half + r;
+        if (j >= width) {
+          v[r] = _mm256_setzero_ps();
+          continue;
+        }
+        const char* at = base + (static_cast<size_t>(j) * ldw + k) * kElement;
+        v[r] = kHalf ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at)))
+                     : _mm256_loadu_ps(reinterpret_cast<const float*>(at));
+      }
+      transpose8x8(v);  // v[i]: step k + i of rows 8*half .. 8*half+7
+      for (int i = 0; i < 8; ++i) _mm256_store_ps(dst + static_cast<size_t>(k + i) * kPanelWidth + 8 * half, v[i]);
+    }
+  }
+  for (; k < kc; ++k) {
+    for (int j = 0; j < kPanelWidth; ++j) {
+      float value = 0.0f;
+      if (j < width) {
+        const char* at = base + (static_cast<size_t>(j) * ldw + k) * kElement;
+        if constexpr (kHalf) {
+          uint16_t bits;
+          std::memcpy(&bits, at, sizeof bits);
+          value = _cvtsh_ss(bits);
+        } else {
+          std::memcpy(&value, at, sizeof value);
+        }
+      }
+      dst[static_cast<size_t>(k) * kPanelWidth + j] = value;
+    }
   }
 }
 
@@ -133,14 +182,21 @@ void run_tile(int rows, int kc, const float* a, const void* panel, float* c, siz
   }
 }
 
-template <bool kHalf>
-void block(int m, int n, int k, const float* a, size_t lda, const void* panels, float* c, size_t ldc) {
+// kRows: B = W^T from weight rows (`b` = W, row stride ldb), each slice gathered into
+// `widened`; else `b` holds panels (ldb unused).
+template <bool kHalf, bool kRows>
+void block(int m, int n, int k, const float* a, size_t lda, const void* b, size_t ldb, float* c, size_t ldc) {
   constexpr size_t kElement = kHalf ? 2 : 4;
   const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
   alignas(32) float edge[kPanelTileRows * kPanelWidth];  // a tile of the last, partial panel
   // The row block's slice of a, packed once per depth pass and read by every panel.
   alignas(64) static thread_local float packed[kPanelRowBlock * kPanelDepthBlock + kPackSlack];
-  alignas(64) static thread_local float widened[kPanelDepthBlock * kPanelWidth];  // f16 panel slice as f32
+  alignas(64) static thread_local float widened[kPanelDepthBlock * kPanelWidth];  // a panel slice as f32
+  // Where the slice of panel p at depth p0 starts (weight rows: in the panel's first row).
+  auto slice = [&](int p, int p0) {
+    return static_cast<const char*>(b) + (kRows ? (static_cast<size_t>(p) * kPanelWidth * ldb + p0) * kElement
+                                                : (static_cast<size_t>(p) * k + p0) * kPanelWidth * kElement);
+  };
   for (int i0 = 0; i0 < m; i0 += kPanelRowBlock) {
     const int i1 = std::min(m, i0 + kPanelRowBlock);
     const int n_tiles = (i1 - i0 + kPanelTileRows - 1) / kPanelTileRows;
@@ -149,9 +205,13 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* panels, 
       const bool add = p0 > 0;  // later depth passes add to the partial sums
       pack_tiles(i1 - i0, kc, a + static_cast<size_t>(i0) * lda + p0, lda, packed);
       for (int p = 0; p < n_panels; ++p) {
-        const void* panel = static_cast<const char*>(panels) +
-                            (static_cast<size_t>(p) * k + p0) * kPanelWidth * kElement;
-        if constexpr (kHalf) {
+        const void* panel = slice(p, p0);
+        const int j0 = p * kPanelWidth;
+        const int width = std::min(kPanelWidth, n - j0);
+        if constexpr (kRows) {
+          gather_rows<kHalf>(kc, width, panel, ldb, widened);
+          panel = widened;
+        } else if constexpr (kHalf) {
           // Widened once for all the row block's tiles: the f32 tile runs ~15 % faster than one
           // converting as it goes (vcvtph2ps competes with the FMAs for the FP pipes).
           if (i1 - i0 > kPanelTileRows) {
@@ -160,20 +220,20 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* panels, 
           }
         }
         // The next panel's slice comes from L3 or memory (the weights outgrow L2): its lines are
-        // prefetched a share per tile, so they arrive while this panel's tiles run.
-        const char* next = p + 1 < n_panels ? static_cast<const char*>(panels) +
-                                                    (static_cast<size_t>(p + 1) * k + p0) * kPanelWidth * kElement
-                                              : nullptr;
-        const size_t slice_lines = (static_cast<size_t>(kc) * kPanelWidth * kElement + 63) / 64;
+        // prefetched a share per tile, so they arrive while this panel's tiles run. Weight rows
+        // give 16 runs of kc values, panels one run of 16 kc.
+        const char* next = p + 1 < n_panels ? slice(p + 1, p0) : nullptr;
+        const size_t run_bytes = static_cast<size_t>(kc) * kElement * (kRows ? 1 : kPanelWidth);
+        const size_t run_stride = kRows ? ldb * kElement : 0;
+        const size_t run_lines = (run_bytes + 63) / 64;
+        const size_t slice_lines = run_lines * (kRows ? kPanelWidth : 1);
         const size_t lines_per_tile = (slice_lines + n_tiles - 1) / n_tiles;
-        const int j0 = p * kPanelWidth;
-        const int width = std::min(kPanelWidth, n - j0);
         for (int i = i0; i < i1; i += kPanelTileRows) {
           const int rows = std::min(kPanelTileRows, i1 - i);
           if (next != nullptr) {
             const size_t line0 = static_cast<size_t>((i - i0) / kPanelTileRows) * lines_per_tile;
             for (size_t line = line0; line < std::min(slice_lines, line0 + lines_per_tile); ++line) {
-              _mm_prefetch(next + line * 64, _MM_HINT_T0);
+              _mm_prefetch(next + (line / run_lines) * run_stride + (line % run_lines) * 64, _MM_HINT_T0);
             }
           }
           const float* a_tile = packed + static_cast<size_t>(i - i0) * kc;
@@ -199,9 +259,18 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* panels, 
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
                       size_t ldc) {
   if (type == PanelType::F16) {
-    block<true>(m, n, k, a, lda, panels, c, ldc);
+    block<true, false>(m, n, k, a, lda, panels, 0, c, ldc);
   } else {
-    block<false>(m, n, k, a, lda, panels, c, ldc);
+    block<false, false>(m, n, k, a, lda, panels, 0, c, ldc);
+  }
+}
+
+void panel_block_rows_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w, size_t ldw,
+                           float* c, size_t ldc) {
+  if (type == PanelType::F16) {
+    block<true, true>(m, n, k, a, lda, w, ldw, c, ldc);
+  } else {
+    block<false, true>(m, n, k, a, lda, w, ldw, c, ldc);
   }
 }
 
@@ -214,6 +283,10 @@ namespace wisp {
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
                       size_t ldc) {
   panel_block_scalar(m, n, k, a, lda, type, panels, c, ldc);
+}
+void panel_block_rows_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w, size_t ldw,
+                           float* c, size_t ldc) {
+  panel_block_rows_scalar(m, n, k, a, lda, type, w, ldw, c, ldc);
 }
 }  // namespace wisp
 #endif

@@ -21,6 +21,14 @@ inline constexpr int kPanelTileRows = 6;
 
 void panel_block_scalar(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
                         size_t ldc);
+// The same product with B = W^T read from weight rows W[n][k] (row stride ldw, f32 or f16) as a
+// model file stores them: each panel slice is widened and transposed when its turn comes.
+using RowsBlockFn = void (*)(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w,
+                             size_t ldw, float* c, size_t ldc);
+void panel_block_rows_scalar(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w, size_t ldw,
+                             float* c, size_t ldc);
+void panel_block_rows_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w, size_t ldw,
+                           float* c, size_t ldc);  // scalar on non-x86 builds
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
                       size_t ldc);  // scalar on non-x86 builds
 

@@ -1,12 +1,14 @@
 // The panel product (kernels/panel_gemm.h): packing layouts, the AVX2 kernel bit-identical to
 // the scalar one and both close to a double evaluation, over ragged rows, columns and depths
-// (partial tiles, partial panels, several depth passes); linear_panels' epilogues against
-// linear(); attention_panels against attention().
+// (partial tiles, partial panels, several depth passes), read from panels or from weight rows
+// as stored; linear_panels' epilogues against linear() and linear_weight_rows;
+// attention_panels against attention().
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "kernel_test_support.h"
@@ -64,6 +66,14 @@ TEST(PanelPacking, RejectsQuantizedWeights) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("q8_0"), std::string::npos) << e.what();
   }
+  const std::vector<float> x(32 * 20, 1.0f);
+  std::vector<float> y(2 * 20);
+  try {
+    linear_weight_rows(x.data(), 20, q8, nullptr, y.data());
+    FAIL() << "expected wisp::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("q8_0"), std::string::npos) << e.what();
+  }
 }
 
 TEST(PanelGemm, KernelsAgreeBitForBitAndMatchDoubles) {
@@ -86,6 +96,10 @@ TEST(PanelGemm, KernelsAgreeBitForBitAndMatchDoubles) {
           const WeightMatrix weight = type == PanelType::F16 ? WeightMatrix(half.data(), MatrixType::F16, n, k)
                                                              : WeightMatrix(w.data(), MatrixType::F32, n, k);
           const PanelMatrix panels(weight);
+          // The weight rows as a model file may hold them: at an odd byte offset.
+          std::vector<unsigned char> file(weight.bytes() + 1);
+          std::memcpy(file.data() + 1, weight.data, weight.bytes());
+          const void* stored_rows = file.data() + 1;
           const std::vector<float> c0 = random_floats(m * ldc, 1.0f, ++seed);
           for (bool accumulate : {false, true}) {
             std::vector<std::vector<float>> results;
@@ -93,10 +107,14 @@ TEST(PanelGemm, KernelsAgreeBitForBitAndMatchDoubles) {
               std::vector<float> c = c0;
               panel_gemm(kernel, m, n, k, a.data(), lda, type, panels.data(), c.data(), ldc, accumulate);
               results.push_back(c);
+              c = c0;
+              panel_gemm_rows(kernel, m, n, k, a.data(), lda, type, stored_rows, k, c.data(), ldc, accumulate);
+              results.push_back(c);
             }
             const std::vector<float>& c = results[0];
             for (size_t r = 1; r < results.size(); ++r) {
-              ASSERT_EQ(results[r], c) << "AVX2 differs from scalar: m=" << m << " n=" << n << " k=" << k;
+              ASSERT_EQ(results[r], c) << (r % 2 ? "weight rows" : "AVX2") << " differ from scalar panels: m=" << m
+                                       << " n=" << n << " k=" << k;
             }
             for (int i = 0; i < m; ++i) {
               for (int j = 0; j < static_cast<int>(ldc); ++j) {
@@ -139,8 +157,10 @@ TEST_F(LinearPanels, EpiloguesMatchLinear) {
         const std::vector<float> y0 = random_floats(static_cast<size_t>(rows) * out, 1.0f, 6 + rows);
         for (Epilogue epilogue : {Epilogue::Store, Epilogue::Gelu, Epilogue::Accumulate}) {
           for (const float* b : {static_cast<const float*>(nullptr), bias.data()}) {
-            std::vector<float> got = y0, expected = y0;
+            std::vector<float> got = y0, expected = y0, from_rows = y0;
             linear_panels(x.data(), rows, panels, b, got.data(), epilogue);
+            linear_weight_rows(x.data(), rows, weight, b, from_rows.data(), epilogue);
+            ASSERT_EQ(from_rows, got) << "rows=" << rows << " epilogue=" << static_cast<int>(epilogue);
             linear(x.data(), rows, in, weight, b, out, expected.data(), epilogue);
             for (size_t i = 0; i < got.size(); ++i) {
               ASSERT_NEAR(got[i], expected[i], 1e-4 * (1 + std::abs(expected[i])))

@@ -138,7 +138,16 @@ TEST_F(QuantLinearTest, EqualsLinearOnDequantizedWeights) {
         std::vector<float> got(static_cast<size_t>(rows) * out), expected(got.size());
         linear(x.data(), rows, in, m.matrix, bias.data(), out, got.data(), Epilogue::Gelu);
         linear(x.data(), rows, in, f32, bias.data(), out, expected.data(), Epilogue::Gelu);
-        EXPECT_EQ(got, expected) << matrix_type_name(q.matrix) << " " << isa_name(isa) << " rows " << rows;
+        if (rows <= 16) {  // decode-sized: the same gemv on both, hence the same bits
+          EXPECT_EQ(got, expected) << matrix_type_name(q.matrix) << " " << isa_name(isa) << " rows " << rows;
+          continue;
+        }
+        // Many rows: quantized weights are widened for sgemm, while f32 ones on AVX2-only CPUs
+        // run the panel product, which sums in another order.
+        for (size_t i = 0; i < got.size(); ++i) {
+          ASSERT_NEAR(got[i], expected[i], 1e-5 * (1 + std::abs(expected[i])))
+              << matrix_type_name(q.matrix) << " " << isa_name(isa) << " rows " << rows << " at " << i;
+        }
       }
     }
   }
