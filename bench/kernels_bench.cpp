@@ -18,6 +18,7 @@
 #include "kernels/ops.h"
 #include "kernels/panel_gemm.h"
 #include "kernels/quant_dot_internal.h"
+#include "kernels/thread_pool.h"
 #include "model/ggml_quant.h"
 
 namespace {
@@ -116,6 +117,62 @@ BENCHMARK(BM_LinearQuant)
     ->ArgsProduct({{1, 3}, {8, 6}, {1}, {512}, {2048}})
     ->ArgsProduct({{1}, {8}, {16}, {2048}, {512}})
     ->Unit(benchmark::kMicrosecond);
+
+// A decode step's weight stream from memory: one activation row through base-shaped f16 matrices
+// (6 layers of 6 d x d, d x 4d and 4d x d, then the 51865 x d token embedding: 97 MB, well past
+// the caches), each a separate allocation, in the order a step reads them. Bytes/s against
+// BM_ReadBandwidth of the same run. args: isa, d.
+void BM_DecodeWeightStream(benchmark::State& state) {
+  if (!setup(state)) return;
+  const int d = static_cast<int>(state.range(1));
+  struct Matrix {
+    std::vector<uint16_t> data;
+    int out, in;
+  };
+  std::vector<Matrix> matrices;
+  auto add = [&](int out, int in) {
+    matrices.push_back({to_f16(random_floats(static_cast<size_t>(out) * in, 0.05f)), out, in});
+  };
+  for (int layer = 0; layer < 6; ++layer) {
+    for (int i = 0; i < 6; ++i) add(d, d);
+    add(4 * d, d);
+    add(d, 4 * d);
+  }
+  add(51865, d);
+  const std::vector<float> x = random_floats(static_cast<size_t>(4) * d);
+  std::vector<float> y(51865);
+  int64_t bytes = 0;
+  for (const Matrix& m : matrices) bytes += static_cast<int64_t>(m.data.size()) * 2;
+  for (auto _ : state) {
+    for (const Matrix& m : matrices) {
+      linear(x.data(), 1, m.in, WeightMatrix(m.data.data(), MatrixType::F16, m.out, m.in), nullptr, m.out, y.data());
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_DecodeWeightStream)->ArgsProduct({{1, 2}, {512}})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The baseline for BM_DecodeWeightStream: the compute threads summing a 256 MiB buffer, as
+// `wisp bench` probes the read bandwidth. args: isa (unused but for the shared setup).
+void BM_ReadBandwidth(benchmark::State& state) {
+  if (!setup(state)) return;
+  const std::vector<uint64_t> buffer((size_t{256} << 20) / sizeof(uint64_t), 1);
+  const int n_threads = compute_threads();
+  const size_t per_task = buffer.size() / static_cast<size_t>(n_threads);
+  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
+  for (auto _ : state) {
+    parallel_for(n_threads, [&](int task) {
+      const uint64_t* p = buffer.data() + per_task * task;
+      uint64_t sum = 0;
+      for (size_t i = 0; i < per_task; ++i) sum += p[i];
+      sums[task] = sum;
+    });
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(per_task * n_threads * sizeof(uint64_t)));
+}
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The library alternative for f32 decode steps: OpenBLAS sgemv (rows = 1) / sgemm, one thread.
 // args: rows, out, in
