@@ -158,19 +158,8 @@ BENCHMARK(BM_DecodeWeightStream)->ArgsProduct({{1, 2}, {512}})->UseRealTime()->U
 void BM_ReadBandwidth(benchmark::State& state) {
   if (!setup(state)) return;
   const std::vector<uint64_t> buffer((size_t{256} << 20) / sizeof(uint64_t), 1);
-  const int n_threads = compute_threads();
-  const size_t per_task = buffer.size() / static_cast<size_t>(n_threads);
-  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
-  for (auto _ : state) {
-    parallel_for(n_threads, [&](int task) {
-      const uint64_t* p = buffer.data() + per_task * task;
-      uint64_t sum = 0;
-      for (size_t i = 0; i < per_task; ++i) sum += p[i];
-      sums[task] = sum;
-    });
-    benchmark::DoNotOptimize(sums.data());
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(per_task * n_threads * sizeof(uint64_t)));
+  for (auto _ : state) benchmark::DoNotOptimize(parallel_sum_words(buffer.data(), buffer.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(buffer.size() * sizeof(uint64_t)));
 }
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 

@@ -176,4 +176,19 @@ void add_inplace(float* x, const float* y, size_t n) {
   });
 }
 
+uint64_t parallel_sum_words(const uint64_t* words, size_t n) {
+  const int n_threads = compute_threads();
+  const size_t share = (n + n_threads - 1) / n_threads;
+  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
+  parallel_for(n_threads, [&](int task) {
+    const size_t begin = std::min(n, share * task), end = std::min(n, begin + share);
+    uint64_t sum = 0;
+    for (size_t i = begin; i < end; ++i) sum += words[i];  // vectorised by the compiler
+    sums[task] = sum;
+  });
+  uint64_t total = 0;
+  for (uint64_t s : sums) total += s;
+  return total;
+}
+
 }  // namespace wisp

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
@@ -44,6 +45,10 @@ void layer_norm(const float* x, int rows, int dim, const float* gamma, const flo
 void gelu_inplace(float* x, size_t n);
 // x[i] += y[i]
 void add_inplace(float* x, const float* y, size_t n);
+
+// The sum of n words, each compute thread summing an equal share: a plain sequential read of
+// memory, the read-bandwidth probe of `wisp bench` and of kernels_bench.
+uint64_t parallel_sum_words(const uint64_t* words, size_t n);
 
 // Runs fn(j0, j1) over the output columns [0, out) of a decode-step product: about 8 tasks per
 // compute thread of whole 16-column groups, balanced dynamically by the pool.

@@ -114,22 +114,15 @@ double decode_bytes_per_token(const Model& model, const Decoder& decoder, int st
 // L3-class caches (bytes per second).
 double measure_read_bandwidth() {
   constexpr size_t kBytes = size_t{256} << 20;
-  std::vector<uint64_t> buffer(kBytes / sizeof(uint64_t), 1);
-  const int n_threads = compute_threads();
-  const size_t per_task = buffer.size() / static_cast<size_t>(n_threads);
-  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
+  const std::vector<uint64_t> buffer(kBytes / sizeof(uint64_t), 1);
   double best = 0;
   for (int pass = 0; pass < 5; ++pass) {
     const auto start = Clock::now();
-    parallel_for(n_threads, [&](int task) {
-      const uint64_t* p = buffer.data() + per_task * task;
-      uint64_t sum = 0;
-      for (size_t i = 0; i < per_task; ++i) sum += p[i];  // vectorised by the compiler
-      sums[task] = sum;
-    });
-    best = std::max(best, static_cast<double>(per_task * n_threads * sizeof(uint64_t)) / (ms_since(start) / 1e3));
+    if (parallel_sum_words(buffer.data(), buffer.size()) != buffer.size()) {
+      throw Error("read bandwidth probe: unexpected sum");
+    }
+    best = std::max(best, static_cast<double>(kBytes) / (ms_since(start) / 1e3));
   }
-  if (sums[0] != per_task) throw Error("read bandwidth probe: unexpected sum");
   return best;
 }
 

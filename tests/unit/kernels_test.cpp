@@ -325,5 +325,18 @@ TEST_F(KernelsTest, ForcingAnUnsupportedIsaThrows) {
   EXPECT_EQ(active_isa(), Isa::Scalar);
 }
 
+// The bandwidth probe's sum: every word counted once whatever the thread count, including
+// lengths that do not split evenly and fewer words than threads.
+TEST_F(KernelsTest, ParallelSumWordsCountsEveryWordOnce) {
+  std::vector<uint64_t> words(1001);
+  for (size_t i = 0; i < words.size(); ++i) words[i] = i + 1;
+  for (int threads : {1, 2, 3, 7}) {
+    set_compute_threads(threads);
+    for (size_t n : {size_t{0}, size_t{2}, size_t{1000}, size_t{1001}}) {
+      EXPECT_EQ(parallel_sum_words(words.data(), n), n * (n + 1) / 2) << threads << " threads, " << n << " words";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wisp
