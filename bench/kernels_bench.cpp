@@ -18,7 +18,6 @@
 #include "kernels/ops.h"
 #include "kernels/panel_gemm.h"
 #include "kernels/quant_dot_internal.h"
-#include "kernels/thread_pool.h"
 #include "model/ggml_quant.h"
 
 namespace {

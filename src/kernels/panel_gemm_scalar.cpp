@@ -36,12 +36,8 @@ void block(int m, int n, int k, const float* a, size_t lda, B&& b, float* c, siz
   }
 }
 
+// Value `at` of f16 or f32 data at any byte offset (weight rows in a model file may sit anywhere).
 float element(PanelType type, const void* data, size_t at) {
-  return type == PanelType::F16 ? f16_to_f32(static_cast<const uint16_t*>(data)[at]) : static_cast<const float*>(data)[at];
-}
-
-// A value of a weight matrix in a model file, which may sit at any byte offset.
-float stored_element(PanelType type, const void* data, size_t at) {
   const auto* bytes = static_cast<const unsigned char*>(data);
   if (type == PanelType::F16) {
     uint16_t half;
@@ -67,7 +63,7 @@ void panel_block_scalar(int m, int n, int k, const float* a, size_t lda, PanelTy
 
 void panel_block_rows_scalar(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w, size_t ldw,
                              float* c, size_t ldc) {
-  block(m, n, k, a, lda, [&](int j, int kk) { return stored_element(type, w, static_cast<size_t>(j) * ldw + kk); }, c,
+  block(m, n, k, a, lda, [&](int j, int kk) { return element(type, w, static_cast<size_t>(j) * ldw + kk); }, c,
         ldc);
 }
 
