@@ -44,6 +44,7 @@ struct ModelInfo {
 class ModelWeights;  // defined in src/model/; the tensors the runtime reads
 class Bf16Weights;   // defined in src/runtime/; compute-bound weights packed for bf16 products
 class PanelWeights;  // likewise, packed as f32/f16 panels for the AVX2 product
+class Int16Weights;  // likewise, rounded to 12-bit integers for the AVX2 integer product
 
 // Precision of the computation. Every product accumulates in f32; the reduced types round
 // some inputs and caches, the way whisper.cpp always does, for speed.
@@ -55,9 +56,12 @@ enum class ComputeType {
              // quantized weights, decode-step activations rounded to int8 blocks
   BFloat16,  // Float16, plus bf16 inputs to the compute-bound products (encoder, cross-attention
              // keys/values, prompts): about twice the encoder speed, ~1e-2 relative error
+  Int16,     // Float16, plus 12-bit integer inputs to the weight products of the encoder and the
+             // cross-attention keys/values: for CPUs without bf16 (AVX2), whose integer
+             // multiply-adds outrun f32 FMAs ~1.5x; ~1e-3 relative error per product
 };
 const char* compute_type_name(ComputeType type);
-// "auto", "float32", "float16" or "bfloat16" -> the type; throws wisp::Error naming the choices otherwise.
+// "auto", "float32", "float16", "bfloat16" or "int16" -> the type; throws wisp::Error naming the choices otherwise.
 ComputeType compute_type_from_name(const std::string& name);
 
 struct LoadOptions {
@@ -84,6 +88,8 @@ class Model {
   // The compute-bound weights packed as panels (f32/f16 files on AVX2-only CPUs without bf16
   // compute), or null.
   const PanelWeights* panel_weights() const { return panel_weights_.get(); }
+  // The packed weights of Int16 compute, or null for the other types.
+  const Int16Weights* int16_weights() const { return int16_weights_.get(); }
 
   Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,
         std::vector<float> mel_filters);
@@ -97,6 +103,7 @@ class Model {
   ComputeType compute_type_ = ComputeType::Float32;
   std::shared_ptr<const Bf16Weights> bf16_weights_;
   std::shared_ptr<const PanelWeights> panel_weights_;
+  std::shared_ptr<const Int16Weights> int16_weights_;
 };
 
 }  // namespace wisp

@@ -108,10 +108,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Measure speed like whisper.cpp's whisper-bench (and accuracy)");
   cmd->add_option("-m,--model", args->model, "Hugging Face Whisper model directory or ggml .bin file")->required();
   cmd->add_option("-t,--threads", args->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--compute-type", args->compute_type,
-                  "Precision: auto (for non-f32 files bfloat16 on AVX512_BF16 CPUs, else float16), float32, float16 "
-                  "(half cross-attention cache, int8 activations for quantized weights), bfloat16 (also bf16 products)")
-      ->check(CLI::IsMember({"auto", "float32", "float16", "bfloat16"}));
+  add_compute_type_option(*cmd, args->compute_type);
   cmd->add_flag("--json", args->json, "Print the results as JSON");
   cmd->add_flag("--quick", args->quick, "Fewer decode calls and shorter prompts (smoke test, not for comparisons)");
   cmd->add_option("--reference", args->reference,

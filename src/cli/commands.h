@@ -16,4 +16,7 @@ const std::vector<std::string>& transcribe_bool_options();
 std::function<int()> add_bench_command(CLI::App& app);
 std::function<int()> add_convert_command(CLI::App& app);
 
+// The --compute-type option of transcribe and bench, storing the chosen name in `value`.
+CLI::Option* add_compute_type_option(CLI::App& cmd, std::string& value);
+
 }  // namespace wisp::cli

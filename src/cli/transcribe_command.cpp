@@ -129,7 +129,7 @@ WriterOptions to_writer_options(const TranscribeArgs& a, bool word_timestamps) {
 LoadOptions to_load_options(const TranscribeArgs& a) {
   LoadOptions load{compute_type_from_name(a.compute_type)};
   if (!parse_bool(a.fp16, "--fp16")) {
-    if (load.compute_type == ComputeType::BFloat16 || load.compute_type == ComputeType::Float16) {
+    if (load.compute_type != ComputeType::Auto && load.compute_type != ComputeType::Float32) {
       throw Error(std::string("--fp16 False contradicts --compute_type ") + compute_type_name(load.compute_type));
     }
     load.compute_type = ComputeType::Float32;
@@ -219,6 +219,15 @@ const std::vector<std::string>& transcribe_bool_options() {
   return names;
 }
 
+CLI::Option* add_compute_type_option(CLI::App& cmd, std::string& value) {
+  return cmd
+      .add_option("--compute-type", value,
+                  "Precision: auto (for non-f32 files bfloat16 on AVX512_BF16 CPUs, else float16), float32, float16 "
+                  "(half cross-attention cache, int8 activations for quantized weights), bfloat16 (also bf16 "
+                  "products), int16 (float16 plus 12-bit integer encoder products: faster on AVX2 CPUs)")
+      ->check(CLI::IsMember({"auto", "float32", "float16", "bfloat16", "int16"}));
+}
+
 std::function<int()> add_transcribe_command(CLI::App& app) {
   auto a = std::make_shared<TranscribeArgs>();
   CLI::App* cmd = app.add_subcommand("transcribe", "Transcribe or translate audio files (openai-whisper's algorithm and options)");
@@ -226,10 +235,7 @@ std::function<int()> add_transcribe_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, "Hugging Face Whisper model directory or whisper.cpp ggml .bin file")
       ->required()->group("Model");
   cmd->add_option("-t,--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->group("Model");
-  cmd->add_option("--compute-type", a->compute_type,
-                  "Precision: auto (for non-f32 files bfloat16 on AVX512_BF16 CPUs, else float16), float32, float16 "
-                  "(half cross-attention cache, int8 activations for quantized weights), bfloat16 (also bf16 products)")
-      ->check(CLI::IsMember({"auto", "float32", "float16", "bfloat16"}))->group("Model");
+  add_compute_type_option(*cmd, a->compute_type)->group("Model");
   cmd->add_option("--fp16", a->fp16, "False: full float32 precision (as --compute_type float32); True: allow reduced "
                   "precision where the CPU is faster with it (default)")->group("Model");
 

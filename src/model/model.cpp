@@ -30,15 +30,17 @@ const char* compute_type_name(ComputeType type) {
     case ComputeType::Float32: return "float32";
     case ComputeType::Float16: return "float16";
     case ComputeType::BFloat16: return "bfloat16";
+    case ComputeType::Int16: return "int16";
   }
   return "?";
 }
 
 ComputeType compute_type_from_name(const std::string& name) {
-  for (ComputeType t : {ComputeType::Auto, ComputeType::Float32, ComputeType::Float16, ComputeType::BFloat16}) {
+  for (ComputeType t : {ComputeType::Auto, ComputeType::Float32, ComputeType::Float16, ComputeType::BFloat16,
+                        ComputeType::Int16}) {
     if (name == compute_type_name(t)) return t;
   }
-  throw Error("unknown compute type '" + name + "'; use auto, float32, float16 or bfloat16");
+  throw Error("unknown compute type '" + name + "'; use auto, float32, float16, bfloat16 or int16");
 }
 
 Model::Model(ModelInfo info, Tokenizer tokenizer, std::shared_ptr<const ModelWeights> weights,
@@ -82,6 +84,8 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
       throw Error("bfloat16 compute needs a CPU with AVX512_BF16; this one has none (use --compute_type float16 or float32)");
     }
     model->bf16_weights_ = std::make_shared<const Bf16Weights>(*weights);
+  } else if (compute == ComputeType::Int16) {
+    model->int16_weights_ = std::make_shared<const Int16Weights>(*weights);
   } else if (panel_gemm_preferred() && PanelWeights::supports(*weights)) {
     model->panel_weights_ = std::make_shared<const PanelWeights>(*weights);
   }

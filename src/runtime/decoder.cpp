@@ -78,6 +78,7 @@ void Decoder::set_audio_features(const float* audio_features) {
   float* scratch = projection_scratch_.data();  // one projection at a time, then packed into the cache
   const Bf16Weights* bf16 = model_.bf16_weights();
   const PanelWeights* panels = model_.panel_weights();
+  const Int16Weights* int16 = model_.int16_weights();
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
     // 1500 rows: compute bound like the encoder.
@@ -87,6 +88,9 @@ void Decoder::set_audio_features(const float* audio_features) {
       } else if (panels != nullptr) {
         linear_panels(audio_features, n_audio_ctx_, (key ? panels->cross_key : panels->cross_value)[l].weight, bias,
                       scratch);
+      } else if (int16 != nullptr) {
+        linear_int16(audio_features, n_audio_ctx_, (key ? int16->cross_key : int16->cross_value)[l].weight, bias,
+                     scratch);
       } else {
         linear(audio_features, n_audio_ctx_, n_state_, stored.weight, bias, n_state_, scratch);
       }

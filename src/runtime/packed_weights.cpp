@@ -105,5 +105,6 @@ bool PanelWeights::supports(const ModelWeights& w) {
 
 template class PackedWeights<Bf16Matrix>;
 template class PackedWeights<PanelMatrix>;
+template class PackedWeights<Int16Matrix>;
 
 }  // namespace wisp

@@ -1,7 +1,8 @@
 // The compute-bound matrices of a model repacked once at load for the product that runs them:
 // every encoder projection and convolution, and the decoder's cross-attention key/value
-// projections, which run over all 1500 audio positions once per window. Two packings:
-// Bf16Weights (oneDNN bf16 products, ComputeType::BFloat16) and PanelWeights (16-column f32/f16
+// projections, which run over all 1500 audio positions once per window. Three packings:
+// Bf16Weights (oneDNN bf16 products, ComputeType::BFloat16), Int16Weights (12-bit integer
+// panels, ComputeType::Int16, see kernels/int16_gemm.h) and PanelWeights (16-column f32/f16
 // panels for the AVX2 product, see kernels/panel_gemm.h). The stored copies are handed back to
 // the page cache after packing, so the resident size does not double.
 #pragma once
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "kernels/bf16_gemm.h"
+#include "kernels/int16_gemm.h"
 #include "kernels/panel_gemm.h"
 
 namespace wisp {
@@ -64,9 +66,16 @@ class PanelWeights : public PackedWeights<PanelMatrix> {
   static bool supports(const ModelWeights& weights);
 };
 
+class Int16Weights : public PackedWeights<Int16Matrix> {
+ public:
+  using PackedWeights::PackedWeights;
+};
+
 using Bf16Linear = PackedLinear<Bf16Matrix>;
 using PanelLinear = PackedLinear<PanelMatrix>;
+using Int16Linear = PackedLinear<Int16Matrix>;
 using Bf16EncoderBlock = PackedEncoderBlock<Bf16Matrix>;
 using PanelEncoderBlock = PackedEncoderBlock<PanelMatrix>;
+using Int16EncoderBlock = PackedEncoderBlock<Int16Matrix>;
 
 }  // namespace wisp

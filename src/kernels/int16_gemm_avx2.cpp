@@ -1,0 +1,258 @@
+// The AVX2 integer product: a 6 x 16 register tile of 32-bit sums (12 accumulators) takes, per
+// pair of depth steps, two panel vectors of 8 columns x 2 int16 and six broadcast activation
+// pairs, multiplied with vpmaddwd. Each depth pass (at most kInt16DepthBlock steps, so the sums
+// cannot overflow) ends by scaling the sums into the f32 output. Blocking as the f32 panel
+// product's: a row block's tiles stay in L2 while each panel slice passes through L1.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/int16_gemm_internal.h"
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+// GCC 12's intrinsic headers build "undefined" vectors from themselves, which -Wuninitialized
+// reports once inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace wisp {
+
+namespace {
+
+// c[R][16] = (add ? c : 0) + (sum over kp pairs of a x panel) * a_scale[r] * b_scale[j].
+template <int R>
+inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
+                                                const float* b_scale, float* c, size_t ldc, bool add) {
+  // Rolled loops over the rows would keep the accumulators in memory (as in the f32 tile).
+  __m256i lo[R], hi[R];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + kPanelWidth - 1), _MM_HINT_T0);
+    lo[r] = _mm256_setzero_si256();
+    hi[r] = _mm256_setzero_si256();
+  }
+  if constexpr (R == 6) {
+    // GCC spills eight of the twelve accumulators on every step if left to itself: vpmaddwd
+    // writes a third register, and it keeps both panel vectors in registers besides. Here the
+    // second panel vector is read from memory by each multiply instead, which leaves registers
+    // for all twelve sums, one broadcast and one product.
+    for (int p = 0; p < kp; ++p) {
+      const int32_t* b = panel + p * kPanelWidth;
+      const int32_t* x = a + p * kInt16TileRows;
+      __asm__(
+          "vmovdqu (%[b]), %%ymm13\n\t"
+#define WISP_INT16_ROW(r, L, H)                          \
+  "vpbroadcastd " #r "*4(%[x]), %%ymm14\n\t"             \
+  "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                \
+  "vpaddd %%ymm15, %[" #L "], %[" #L "]\n\t"              \
+  "vpmaddwd 32(%[b]), %%ymm14, %%ymm14\n\t"               \
+  "vpaddd %%ymm14, %[" #H "], %[" #H "]\n\t"
+          WISP_INT16_ROW(0, l0, h0) WISP_INT16_ROW(1, l1, h1) WISP_INT16_ROW(2, l2, h2)
+          WISP_INT16_ROW(3, l3, h3) WISP_INT16_ROW(4, l4, h4) WISP_INT16_ROW(5, l5, h5)
+#undef WISP_INT16_ROW
+          : [l0] "+x"(lo[0]), [h0] "+x"(hi[0]), [l1] "+x"(lo[1]), [h1] "+x"(hi[1]), [l2] "+x"(lo[2]),
+            [h2] "+x"(hi[2]), [l3] "+x"(lo[3]), [h3] "+x"(hi[3]), [l4] "+x"(lo[4]), [h4] "+x"(hi[4]),
+            [l5] "+x"(lo[5]), [h5] "+x"(hi[5])
+          : [b] "r"(b), [x] "r"(x), "m"(*reinterpret_cast<const int32_t(*)[kPanelWidth]>(b)),
+            "m"(*reinterpret_cast<const int32_t(*)[kInt16TileRows]>(x))
+          : "xmm13", "xmm14", "xmm15");
+    }
+  } else {
+  for (int p = 0; p < kp; ++p) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + p * kPanelWidth));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + p * kPanelWidth + 8));
+    const int32_t* x = a + p * kInt16TileRows;
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256i v = _mm256_set1_epi32(x[r]);
+      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(v, b0));
+      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(v, b1));
+    }
+  }
+  }
+  const __m256 s0 = _mm256_loadu_ps(b_scale), s1 = _mm256_loadu_ps(b_scale + 8);
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    const __m256 sa = _mm256_set1_ps(a_scale[r]);
+    const __m256 f0 = _mm256_cvtepi32_ps(lo[r]), f1 = _mm256_cvtepi32_ps(hi[r]);
+    const __m256 c0 = _mm256_mul_ps(sa, s0), c1 = _mm256_mul_ps(sa, s1);
+    float* out = c + r * ldc;
+    if (add) {
+      _mm256_storeu_ps(out, _mm256_fmadd_ps(f0, c0, _mm256_loadu_ps(out)));
+      _mm256_storeu_ps(out + 8, _mm256_fmadd_ps(f1, c1, _mm256_loadu_ps(out + 8)));
+    } else {
+      _mm256_storeu_ps(out, _mm256_mul_ps(f0, c0));
+      _mm256_storeu_ps(out + 8, _mm256_mul_ps(f1, c1));
+    }
+  }
+}
+
+void run_tile(int rows, int kp, const int32_t* a, const int32_t* panel, const float* a_scale, const float* b_scale,
+              float* c, size_t ldc, bool add) {
+  switch (rows) {
+    case 6: tile<6>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 5: tile<5>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 4: tile<4>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 3: tile<3>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 2: tile<2>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    default: tile<1>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+  }
+}
+
+// In place: v[i] lane j becomes v[j] lane i (32-bit lanes).
+inline __attribute__((always_inline)) void transpose8x8(__m256i (&x)[8]) {
+  __m256 v[8];
+  for (int i = 0; i < 8; ++i) v[i] = _mm256_castsi256_ps(x[i]);
+  const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  x[0] = _mm256_castps_si256(_mm256_permute2f128_ps(u0, u4, 0x20));
+  x[1] = _mm256_castps_si256(_mm256_permute2f128_ps(u1, u5, 0x20));
+  x[2] = _mm256_castps_si256(_mm256_permute2f128_ps(u2, u6, 0x20));
+  x[3] = _mm256_castps_si256(_mm256_permute2f128_ps(u3, u7, 0x20));
+  x[4] = _mm256_castps_si256(_mm256_permute2f128_ps(u0, u4, 0x31));
+  x[5] = _mm256_castps_si256(_mm256_permute2f128_ps(u1, u5, 0x31));
+  x[6] = _mm256_castps_si256(_mm256_permute2f128_ps(u2, u6, 0x31));
+  x[7] = _mm256_castps_si256(_mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// int16_max_abs, eight values at a time.
+float max_abs(const float* x, int n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f), largest = _mm256_set1_ps(FLT_MAX);
+  __m256 m = _mm256_setzero_ps(), non_finite = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i));
+    m = _mm256_max_ps(m, v);
+    non_finite = _mm256_or_ps(non_finite, _mm256_cmp_ps(v, largest, _CMP_NLE_UQ));  // inf or NaN
+  }
+  if (_mm256_movemask_ps(non_finite) != 0) return NAN;
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  float best = 0.0f;
+  for (float v : lanes) best = std::max(best, v);
+  const float tail = int16_max_abs(x + i, n - i);
+  return std::isnan(tail) ? tail : std::max(best, tail);
+}
+
+}  // namespace
+
+void int16_quantize_avx2(int m, int k, const float* a, size_t lda, int32_t* tiles, float* scales) {
+  const int k2 = (k + 1) / 2;
+  for (int i0 = 0; i0 < m; i0 += kInt16TileRows) {
+    const int n = std::min(kInt16TileRows, m - i0);
+    float inv[kInt16TileRows] = {};
+    for (int r = 0; r < n; ++r) {
+      const float* row = a + static_cast<size_t>(i0 + r) * lda;
+      const Int16RowScale s = int16_row_scale(max_abs(row, k));
+      scales[i0 + r] = s.scale;
+      inv[r] = s.inverse;
+    }
+    int32_t* dst = tiles + static_cast<size_t>(i0) * k2;
+    // Sixteen steps of depth (eight pairs) of the six rows at a time: rounded, narrowed to
+    // pairs, and transposed to pair-major (two zero rows fill the 8 x 8 transpose).
+    int p = 0;
+    for (; 2 * p + 16 <= k; p += 8) {
+      __m256i pairs[8];
+      for (int r = 0; r < 8; ++r) {
+        if (r >= n) {
+          pairs[r] = _mm256_setzero_si256();
+          continue;
+        }
+        const float* x = a + static_cast<size_t>(i0 + r) * lda + 2 * p;
+        const __m256 scale = _mm256_set1_ps(inv[r]);
+        const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), scale));
+        const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), scale));
+        // packs works per 128-bit half: pairs come out as 0 1 4 5 | 2 3 6 7.
+        pairs[r] = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
+      }
+      transpose8x8(pairs);  // pairs[j]: pair p + j of rows 0..7
+      for (int j = 0; j < 8; ++j) {
+        // Six words exactly: blocks of tiles are packed by parallel tasks, side by side.
+        int32_t* out = dst + static_cast<size_t>(p + j) * kInt16TileRows;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(pairs[j]));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 4), _mm256_extracti128_si256(pairs[j], 1));
+      }
+    }
+    for (; p < k2; ++p) {
+      for (int r = 0; r < kInt16TileRows; ++r) {
+        const float* x = a + static_cast<size_t>(i0 + r) * lda;
+        dst[static_cast<size_t>(p) * kInt16TileRows + r] =
+            r < n ? int16_pair(x, k, 2 * p, inv[r]) : 0;
+      }
+    }
+  }
+}
+
+void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* a_scales, const int32_t* panels,
+                      const float* b_scales, float* c, size_t ldc) {
+  const int k2 = (k + 1) / 2;
+  const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
+  constexpr int kPassPairs = kInt16DepthBlock / 2;
+  alignas(32) float edge[kInt16TileRows * kPanelWidth];  // a tile of the last, partial panel
+  for (int i0 = 0; i0 < m; i0 += kPanelRowBlock) {
+    const int i1 = std::min(m, i0 + kPanelRowBlock);
+    const int n_tiles = (i1 - i0 + kInt16TileRows - 1) / kInt16TileRows;
+    for (int p0 = 0; p0 < k2; p0 += kPassPairs) {
+      const int kp = std::min(kPassPairs, k2 - p0);
+      const bool add = p0 > 0;
+      for (int p = 0; p < n_panels; ++p) {
+        const int32_t* panel = panels + (static_cast<size_t>(p) * k2 + p0) * kPanelWidth;
+        const int j0 = p * kPanelWidth;
+        const int width = std::min(kPanelWidth, n - j0);
+        // The next panel's slice comes from L3 or memory: its lines are prefetched a share
+        // per tile, so they arrive while this panel's tiles run.
+        const char* next = p + 1 < n_panels ? reinterpret_cast<const char*>(panel + static_cast<size_t>(k2) * kPanelWidth)
+                                            : nullptr;
+        const size_t slice_lines = (static_cast<size_t>(kp) * kPanelWidth * sizeof(int32_t) + 63) / 64;
+        const size_t lines_per_tile = (slice_lines + n_tiles - 1) / n_tiles;
+        for (int i = i0; i < i1; i += kInt16TileRows) {
+          const int rows = std::min(kInt16TileRows, i1 - i);
+          if (next != nullptr) {
+            const size_t line0 = static_cast<size_t>((i - i0) / kInt16TileRows) * lines_per_tile;
+            for (size_t line = line0; line < std::min(slice_lines, line0 + lines_per_tile); ++line) {
+              _mm_prefetch(next + line * 64, _MM_HINT_T0);
+            }
+          }
+          const int32_t* a_tile = a_tiles + static_cast<size_t>(i) * k2 + static_cast<size_t>(p0) * kInt16TileRows;
+          float* c_tile = c + static_cast<size_t>(i) * ldc + j0;
+          if (width == kPanelWidth) {
+            run_tile(rows, kp, a_tile, panel, a_scales + i, b_scales + j0, c_tile, ldc, add);
+            continue;
+          }
+          for (int r = 0; r < rows && add; ++r) std::copy_n(c_tile + r * ldc, width, edge + r * kPanelWidth);
+          run_tile(rows, kp, a_tile, panel, a_scales + i, b_scales + j0, edge, kPanelWidth, add);
+          for (int r = 0; r < rows; ++r) std::copy_n(edge + r * kPanelWidth, width, c_tile + r * ldc);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace wisp
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#else
+namespace wisp {
+void int16_quantize_avx2(int m, int k, const float* a, size_t lda, int32_t* tiles, float* scales) {
+  int16_quantize_scalar(m, k, a, lda, tiles, scales);
+}
+void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* a_scales, const int32_t* panels,
+                      const float* b_scales, float* c, size_t ldc) {
+  int16_block_scalar(m, n, k, a_tiles, a_scales, panels, b_scales, c, ldc);
+}
+}  // namespace wisp
+#endif
