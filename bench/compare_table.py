@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/compare_table.py RESULTS_DIR
 
 Per model, type and thread count and per metric: the median over rounds of each engine's figure,
-and their ratio wisp / whisper.cpp (< 1: wisp is faster or smaller). whisper-bench prints
+and their ratio wisp / whisper.cpp (< 1: wisp is faster or smaller); one row per wisp compute
+type (files NAME.wisp.json: auto; NAME.wisp-TYPE.json: --compute-type TYPE). whisper-bench prints
 means ("ms per run": total / calls for encode and decode, total / tokens for batchd and prompt),
 so wisp's means (mean_ms_per_token) are compared with them."""
 
@@ -18,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 BENCH_FILE = re.compile(r"^(?P<size>[\w.-]+?)\.(?P<type>f32|f16|q\d_\d)\.t(?P<threads>\d+)\.r(?P<round>\d+)"
-                        r"\.(?P<engine>whispercpp\.out|wisp\.json)$")
+                        r"\.(?P<engine>whispercpp\.out|wisp(?:-(?P<compute>\w+))?\.json)$")
 E2E_FILE = re.compile(r"^e2e\.(?P<size>[\w-]+)\.(?P<type>[\w]+)\.t(?P<threads>\d+)\.r\d+\.(?P<engine>whispercpp|wisp)\.time$")
 WHISPERCPP_LINE = re.compile(r"(load|encode|decode|batchd|prompt) time =\s*([\d.]+) ms"
                              r"(?: /\s*\d+ runs \(\s*([\d.]+) ms per run\))?")
@@ -88,16 +89,16 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     results = Path(sys.argv[1])
-    runs: dict[tuple, dict[str, dict[str, list[float]]]] = defaultdict(
-        lambda: {"wisp": defaultdict(list), "whispercpp": defaultdict(list)})
+    # (size, type, threads) -> engine ("whispercpp", or "wisp" with the compute type) -> metric -> values
+    runs: dict[tuple, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for path in sorted(results.iterdir()):
         match = BENCH_FILE.match(path.name)
         if not match:
             continue
         key = (match["size"], match["type"], int(match["threads"]))
-        engine = "wisp" if match["engine"] == "wisp.json" else "whispercpp"
+        engine = "whispercpp" if match["engine"] == "whispercpp.out" else f"wisp {match['compute'] or 'auto'}"
         try:
-            parsed = parse_wisp(path) if engine == "wisp" else parse_whispercpp(path)
+            parsed = parse_whispercpp(path) if engine == "whispercpp" else parse_wisp(path)
         except (json.JSONDecodeError, KeyError):
             print(f"skipping {path.name}: incomplete (a run still going, or one that failed)", file=sys.stderr)
             continue
@@ -105,15 +106,15 @@ def main() -> int:
             runs[key][engine][metric].append(value)
 
     print("wisp / whisper.cpp, median of rounds (wisp ms / whisper.cpp ms; decode metrics per token)")
-    header = ["model", "type", "thr", "rounds"] + METRICS
+    header = ["model", "type", "thr", "compute", "rounds"] + METRICS
     rows = [header]
     for (size, type_, threads), engines in sorted(runs.items()):
-        n = len(engines["wisp"].get("encode_ms", []))
-        row = [size, type_, str(threads), str(n)]
-        for metric in METRICS:
-            row.append(ratio_cell(median(engines["wisp"].get(metric, [])),
-                                  median(engines["whispercpp"].get(metric, []))))
-        rows.append(row)
+        for engine in sorted(e for e in engines if e != "whispercpp"):
+            wisp = engines[engine]
+            row = [size, type_, str(threads), engine.split()[1], str(len(wisp.get("encode_ms", [])))]
+            for metric in METRICS:
+                row.append(ratio_cell(median(wisp.get(metric, [])), median(engines["whispercpp"].get(metric, []))))
+            rows.append(row)
 
     e2e: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for path in sorted(results.iterdir()):
@@ -125,9 +126,11 @@ def main() -> int:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)))
     print("\nwisp decode against its memory bound (bytes a token reads / time, vs a measured read bandwidth)")
     for (size, type_, threads), engines in sorted(runs.items()):
-        decode, bandwidth = median(engines["wisp"].get("decode_gb_s", [])), median(engines["wisp"].get("read_bw_gb_s", []))
-        if decode and bandwidth:
-            print(f"  {size} {type_} t{threads}: {decode:.1f} GB/s of {bandwidth:.1f} GB/s ({100 * decode / bandwidth:.0f}%)")
+        for engine in sorted(e for e in engines if e != "whispercpp"):
+            decode, bandwidth = median(engines[engine].get("decode_gb_s", [])), median(engines[engine].get("read_bw_gb_s", []))
+            if decode and bandwidth:
+                print(f"  {size} {type_} t{threads} {engine.split()[1]}: {decode:.1f} GB/s of {bandwidth:.1f} GB/s "
+                      f"({100 * decode / bandwidth:.0f}%)")
     if e2e:
         print("\nend to end, 10 min audio, beam 5, no fallback: wisp / whisper.cpp wall time (s)")
         for (size, type_, threads), engines in sorted(e2e.items()):

@@ -2,16 +2,18 @@
 # Speed of wisp vs whisper.cpp on the same ggml files, same precision, same threads.
 #
 #   bench/compare_whispercpp.sh [--sizes "tiny base small"] [--types "f16 q8_0 q5_0 q4_0"]
-#       [--threads "1 2"] [--rounds 3] [--no-e2e] [--e2e-size tiny] [--e2e-type f16]
-#       [--wisp build/wisp] [--dir DIR]
+#       [--threads "1 2"] [--rounds 3] [--compute "auto int16"] [--no-e2e] [--e2e-size tiny]
+#       [--e2e-type f16] [--wisp build/wisp] [--dir DIR]
 #
 # Builds whisper.cpp 1.9.1 from the source the npm package nodejs-whisper ships (cpp/whisper.cpp)
 # in DIR (default $WISP_BENCH_DIR or build/whispercpp), Release, native, GGML_LLAMAFILE=ON; writes
 # random-weight models with wisp's own tools (make_test_model.py for f32/f16 ggml, `wisp convert`
 # for the quantized types); runs whisper-bench and `wisp bench` alternately (A B A B ...) for
 # --rounds rounds per model, type and thread count; prints wisp/whisper.cpp ratios per metric
-# (median of rounds; < 1 means wisp is faster). Then one end-to-end row: a 10-minute file made
-# of ../shared/audio clips, beam 5, `whisper-cli -bs 5` vs `wisp transcribe --beam_size 5`.
+# (median of rounds; < 1 means wisp is faster). --compute runs wisp once per listed
+# --compute-type in each round (default: auto), each its own row against the same whisper.cpp
+# figures. Then one end-to-end row: a 10-minute file made of ../shared/audio clips, beam 5,
+# `whisper-cli -bs 5` vs `wisp transcribe --beam_size 5` (auto compute).
 # Quick run: --sizes tiny --types "f16 q8_0" --threads 2 --rounds 1 --no-e2e
 set -euo pipefail
 
@@ -23,6 +25,7 @@ SIZES="tiny base small"
 TYPES="f16 q8_0 q5_0 q4_0"
 THREADS="1 2"
 ROUNDS=3
+COMPUTE="auto"
 E2E=1
 E2E_SIZE=tiny
 E2E_TYPE=f16
@@ -37,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --types) TYPES="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --compute) COMPUTE="$2"; shift 2 ;;
     --no-e2e) E2E=0; shift ;;
     --e2e-size) E2E_SIZE="$2"; shift 2 ;;
     --e2e-type) E2E_TYPE="$2"; shift 2 ;;
@@ -98,10 +102,12 @@ for size in $SIZES; do
         log "$tag: whisper.cpp"
         /usr/bin/time -f "peak_rss_kb %M" "$BUILD/bin/whisper-bench" -m "$model" -t "$threads" -ng \
           >"$RESULTS/$tag.whispercpp.out" 2>&1 || { echo "error: whisper-bench failed, see $RESULTS/$tag.whispercpp.out" >&2; exit 1; }
-        log "$tag: wisp"
-        /usr/bin/time -f "peak_rss_kb %M" -o "$RESULTS/$tag.wisp.time" "$WISP" bench --model "$model" \
-          --threads "$threads" --json >"$RESULTS/$tag.wisp.json" ||
-          { echo "error: wisp bench failed on $model" >&2; exit 1; }
+        for compute in $COMPUTE; do
+          name="wisp"; [[ "$compute" == auto ]] || name="wisp-$compute"
+          log "$tag: $name"
+          "$WISP" bench --model "$model" --threads "$threads" --compute-type "$compute" --json \
+            >"$RESULTS/$tag.$name.json" || { echo "error: wisp bench --compute-type $compute failed on $model" >&2; exit 1; }
+        done
       done
     done
   done

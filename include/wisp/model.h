@@ -56,9 +56,10 @@ enum class ComputeType {
              // quantized weights, decode-step activations rounded to int8 blocks
   BFloat16,  // Float16, plus bf16 inputs to the compute-bound products (encoder, cross-attention
              // keys/values, prompts): about twice the encoder speed, ~1e-2 relative error
-  Int16,     // Float16, plus 12-bit integer inputs to the weight products of the encoder and the
-             // cross-attention keys/values: for CPUs without bf16 (AVX2), whose integer
-             // multiply-adds outrun f32 FMAs ~1.5x; ~1e-3 relative error per product
+  Int16,     // Float16, plus 12-bit integer inputs to the encoder's products (projections,
+             // convolutions, attention) and the cross-attention keys/values: for CPUs without
+             // bf16 (AVX2), whose integer multiply-adds outrun f32 FMAs ~1.5x; ~1e-3 relative
+             // error per product
 };
 const char* compute_type_name(ComputeType type);
 // "auto", "float32", "float16", "bfloat16" or "int16" -> the type; throws wisp::Error naming the choices otherwise.

@@ -10,6 +10,7 @@
 
 #include "kernels/int16_gemm_internal.h"
 #include "kernels/thread_pool.h"
+#include "wisp/error.h"
 
 namespace wisp {
 
@@ -24,37 +25,34 @@ T* aligned_array(size_t count) {
 
 }  // namespace
 
-size_t int16_tile_words(int rows, int k) {
-  const size_t tiles = static_cast<size_t>((rows + kInt16TileRows - 1) / kInt16TileRows);
-  return tiles * kInt16TileRows * static_cast<size_t>((k + 1) / 2);
+size_t int16_group_words(int rows, int k, int group) {
+  const size_t groups = static_cast<size_t>((rows + group - 1) / group);
+  return groups * static_cast<size_t>(group) * static_cast<size_t>((k + 1) / 2);
 }
 
-void int16_quantize_tiles(PanelKernel kernel, int m, int k, const float* a, size_t lda, int32_t* tiles,
-                          float* scales) {
-  (kernel == PanelKernel::Avx2 ? int16_quantize_avx2 : int16_quantize_scalar)(m, k, a, lda, tiles, scales);
+void int16_quantize_rows(PanelKernel kernel, int m, int k, const float* a, size_t lda, int group, int32_t* words,
+                         float* scales) {
+  if (group < 1 || group > kPanelWidth) throw Error("int16_quantize_rows: groups of 1 to 16 rows");
+  (kernel == PanelKernel::Avx2 ? int16_quantize_avx2 : int16_quantize_scalar)(m, k, a, lda, group, words, scales);
+}
+
+void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, size_t ld, int32_t* panels,
+                            float* scales) {
+  (kernel == PanelKernel::Avx2 ? int16_quantize_columns_avx2 : int16_quantize_columns_scalar)(k, n, src, ld, panels,
+                                                                                            scales);
 }
 
 void Int16Matrix::Free::operator()(void* p) const { std::free(p); }
 
 Int16Matrix::Int16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols) {
-  const int k2 = (in_ + 1) / 2;
-  const int n_panels = (out_ + kPanelWidth - 1) / kPanelWidth;
-  const size_t columns = static_cast<size_t>(n_panels) * kPanelWidth;
-  panels_.reset(aligned_array<int32_t>(columns * k2));
+  const size_t columns = static_cast<size_t>((out_ + kPanelWidth - 1) / kPanelWidth) * kPanelWidth;
+  panels_.reset(aligned_array<int32_t>(int16_group_words(out_, in_, kPanelWidth)));
   scales_.reset(aligned_array<float>(columns));
-  std::vector<float> row(static_cast<size_t>(in_));
-  for (int j = 0; j < static_cast<int>(columns); ++j) {
-    int32_t* dst = panels_.get() + static_cast<size_t>(j / kPanelWidth) * kPanelWidth * k2 + j % kPanelWidth;
-    if (j >= out_) {  // padding column
-      scales_.get()[j] = 0.0f;
-      for (int p = 0; p < k2; ++p) dst[static_cast<size_t>(p) * kPanelWidth] = 0;
-      continue;
-    }
-    w.rows_to_f32(j, j + 1, row.data());
-    const Int16RowScale s = int16_row_scale(int16_max_abs(row.data(), in_));
-    scales_.get()[j] = s.scale;
-    for (int p = 0; p < k2; ++p) dst[static_cast<size_t>(p) * kPanelWidth] = int16_pair(row.data(), in_, 2 * p, s.inverse);
-  }
+  std::fill(scales_.get(), scales_.get() + columns, 0.0f);
+  // The panels of B = W^T are W's rows in groups of 16, rounded per row.
+  const std::vector<float> values = w.to_f32();
+  int16_quantize_rows(active_panel_kernel(), out_, in_, values.data(), static_cast<size_t>(in_), kPanelWidth,
+                      panels_.get(), scales_.get());
 }
 
 size_t Int16Matrix::bytes() const {
@@ -75,19 +73,81 @@ void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* b
   // The activations are rounded once, in parallel blocks of whole tiles, for every task to read.
   thread_local std::vector<int32_t> tiles;
   thread_local std::vector<float> scales;
-  tiles.resize(std::max(tiles.size(), int16_tile_words(rows, in)));
+  tiles.resize(std::max(tiles.size(), int16_group_words(rows, in, kInt16TileRows)));
   scales.resize(std::max(scales.size(), static_cast<size_t>(rows)));
   const int block = split_size(rows, kInt16TileRows, 2);
   int32_t* tile_data = tiles.data();
   float* scale_data = scales.data();
   parallel_for((rows + block - 1) / block, [&](int task) {
     const int m0 = task * block, m1 = std::min(rows, m0 + block);
-    int16_quantize_tiles(kernel, m1 - m0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in),
-                         tile_data + static_cast<size_t>(m0) * k2, scale_data + m0);
+    int16_quantize_rows(kernel, m1 - m0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in), kInt16TileRows,
+                        tile_data + static_cast<size_t>(m0) * k2, scale_data + m0);
   });
   linear_tasks(rows, out, bias, y, epilogue, [&](int m0, int m1, int j0, int j1, float* y_block, bool add) {
     int16_gemm(kernel, m1 - m0, j1 - j0, in, tile_data + static_cast<size_t>(m0) * k2, scale_data + m0,
                w.panels() + static_cast<size_t>(j0) * k2, w.scales() + j0, y_block, static_cast<size_t>(out), add);
+  });
+}
+
+// Queries per task of attention_int16: their scores ([48][n_kv] f32) and rounded probabilities
+// stay in L2 between the two products.
+constexpr int kInt16QueryBlock = 48;
+
+void attention_int16(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
+                     int n_q, int n_kv, int n_head, int d_head) {
+  const KernelTable& kt = kernels();
+  const PanelKernel kernel = active_panel_kernel();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
+  // Per head: K^T as panels of 16 keys (depth d_head), V as panels of 16 value columns (depth
+  // n_kv), each with its scales. Grows once per calling thread; tasks use the pointers taken here.
+  const size_t key_words = int16_group_words(n_kv, d_head, kPanelWidth);
+  const size_t value_words = int16_group_words(d_head, n_kv, kPanelWidth);
+  const size_t key_scales = static_cast<size_t>((n_kv + kPanelWidth - 1) / kPanelWidth) * kPanelWidth;
+  const size_t value_scales = static_cast<size_t>((d_head + kPanelWidth - 1) / kPanelWidth) * kPanelWidth;
+  thread_local std::vector<int32_t> packed_words;
+  thread_local std::vector<float> packed_scales;
+  packed_words.resize(std::max(packed_words.size(), (key_words + value_words) * n_head));
+  packed_scales.resize(std::max(packed_scales.size(), (key_scales + value_scales) * n_head));
+  int32_t* words = packed_words.data();
+  float* scales = packed_scales.data();
+  parallel_for(2 * n_head, [&](int task) {
+    const int h = task / 2;
+    int32_t* head_words = words + (key_words + value_words) * h;
+    float* head_scales = scales + (key_scales + value_scales) * h;
+    if (task % 2 == 0) {
+      std::fill_n(head_scales, key_scales, 0.0f);
+      int16_quantize_rows(kernel, n_kv, d_head, k + h * d_head, static_cast<size_t>(ldk), kPanelWidth, head_words,
+                          head_scales);
+    } else {
+      int16_quantize_columns(kernel, n_kv, d_head, v + h * d_head, static_cast<size_t>(ldv), head_words + key_words,
+                             head_scales + key_scales);
+    }
+  });
+  const int n_blocks = (n_q + kInt16QueryBlock - 1) / kInt16QueryBlock;
+  parallel_for(n_head * n_blocks, [&](int task) {
+    const int h = task % n_head;
+    const int i0 = (task / n_head) * kInt16QueryBlock;
+    const int rows = std::min(n_q, i0 + kInt16QueryBlock) - i0;
+    const int32_t* head_words = words + (key_words + value_words) * h;
+    const float* head_scales = scales + (key_scales + value_scales) * h;
+    // Grow once per thread to the largest block.
+    thread_local std::vector<float> scores, row_scales;
+    thread_local std::vector<int32_t> tiles;
+    scores.resize(std::max(scores.size(), static_cast<size_t>(rows) * n_kv));
+    row_scales.resize(std::max(row_scales.size(), static_cast<size_t>(rows)));
+    tiles.resize(std::max(tiles.size(), int16_group_words(rows, std::max(n_kv, d_head), kInt16TileRows)));
+    float* s = scores.data();
+    int16_quantize_rows(kernel, rows, d_head, q + static_cast<size_t>(i0) * ldq + h * d_head, static_cast<size_t>(ldq),
+                        kInt16TileRows, tiles.data(), row_scales.data());
+    for (int i = 0; i < rows; ++i) row_scales[i] *= scale;
+    int16_gemm(kernel, rows, n_kv, d_head, tiles.data(), row_scales.data(), head_words, head_scales, s,
+               static_cast<size_t>(n_kv), false);
+    for (int i = 0; i < rows; ++i) kt.softmax(s + static_cast<size_t>(i) * n_kv, n_kv, n_kv);
+    int16_quantize_rows(kernel, rows, n_kv, s, static_cast<size_t>(n_kv), kInt16TileRows, tiles.data(),
+                        row_scales.data());
+    int16_gemm(kernel, rows, d_head, n_kv, tiles.data(), row_scales.data(), head_words + key_words,
+               head_scales + key_scales, out + static_cast<size_t>(i0) * ldo + h * d_head, static_cast<size_t>(ldo),
+               false);
   });
 }
 

@@ -26,14 +26,21 @@ inline constexpr int kInt16Levels = 2047;
 inline constexpr int kInt16DepthBlock = 512;
 inline constexpr int kInt16TileRows = 6;
 
-// Words of `rows` x depth `k` activations as tiles.
-size_t int16_tile_words(int rows, int k);
+// Words of `rows` x depth `k` stored in groups of `group` rows.
+size_t int16_group_words(int rows, int k, int group);
 
-// Rounds rows a[m][k] (row stride lda) to tiles (int16_tile_words(m, k) words) and their
-// scales (m floats): a[i][j] ~= scale[i] * q, |q| <= kInt16Levels, round to nearest even.
-// Identical results from both kernels.
-void int16_quantize_tiles(PanelKernel kernel, int m, int k, const float* a, size_t lda, int32_t* tiles,
-                          float* scales);
+// Rounds rows a[m][k] (row stride lda), each with its own scale (m floats): a[i][j] ~=
+// scales[i] * q, |q| <= kInt16Levels, round to nearest even. Stored in groups of `group` rows
+// (kInt16TileRows: activation tiles; kPanelWidth: panels of B = a^T, as weights [out][in]
+// become B), each group [ceil(k/2)][group] words, missing rows zero: int16_group_words(m, k,
+// group) words. Identical results from both kernels.
+void int16_quantize_rows(PanelKernel kernel, int m, int k, const float* a, size_t lda, int group, int32_t* words,
+                         float* scales);
+
+// Rounds src [k][n] (row stride ld) per column into panels of B = src, depth k: how attention
+// values become B. scales: n rounded up to whole panels (padding columns 0).
+void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, size_t ld, int32_t* panels,
+                            float* scales);
 
 // A weight matrix W [out][in] (any stored type) rounded per output column and packed as
 // panels of B = W^T, with the column scales (zero for padding columns).
@@ -65,5 +72,11 @@ void int16_gemm(PanelKernel kernel, int m, int n, int k, const int32_t* a_tiles,
 // y[rows][out] = epilogue(x[rows][in] W^T + bias) with 12-bit products, on the pool.
 void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* bias, float* y,
                   Epilogue epilogue = Epilogue::Store);
+
+// Non-causal multi-head attention (the encoder's) with 12-bit products: the same contract as
+// attention() in attention.h. Per head, keys are rounded per key and values per column once per
+// call; queries and each query's probabilities (after the softmax) per query.
+void attention_int16(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
+                     int n_q, int n_kv, int n_head, int d_head);
 
 }  // namespace wisp

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/int16_gemm_internal.h"
 
@@ -149,48 +150,85 @@ float max_abs(const float* x, int n) {
 
 }  // namespace
 
-void int16_quantize_avx2(int m, int k, const float* a, size_t lda, int32_t* tiles, float* scales) {
+void int16_quantize_avx2(int m, int k, const float* a, size_t lda, int group, int32_t* words, float* scales) {
   const int k2 = (k + 1) / 2;
-  for (int i0 = 0; i0 < m; i0 += kInt16TileRows) {
-    const int n = std::min(kInt16TileRows, m - i0);
-    float inv[kInt16TileRows] = {};
-    for (int r = 0; r < n; ++r) {
-      const float* row = a + static_cast<size_t>(i0 + r) * lda;
-      const Int16RowScale s = int16_row_scale(max_abs(row, k));
+  float inv[kPanelWidth];  // group <= kPanelWidth
+  for (int i0 = 0; i0 < m; i0 += group) {
+    const int n = std::min(group, m - i0);
+    for (int r = 0; r < group; ++r) {
+      if (r >= n) {
+        inv[r] = 0.0f;
+        continue;
+      }
+      const Int16RowScale s = int16_row_scale(max_abs(a + static_cast<size_t>(i0 + r) * lda, k));
       scales[i0 + r] = s.scale;
       inv[r] = s.inverse;
     }
-    int32_t* dst = tiles + static_cast<size_t>(i0) * k2;
-    // Sixteen steps of depth (eight pairs) of the six rows at a time: rounded, narrowed to
-    // pairs, and transposed to pair-major (two zero rows fill the 8 x 8 transpose).
+    int32_t* dst = words + static_cast<size_t>(i0) * k2;
+    // Sixteen steps of depth (eight pairs) of eight rows at a time: rounded, narrowed to pairs,
+    // and transposed to pair-major (zero rows fill a group of six).
     int p = 0;
     for (; 2 * p + 16 <= k; p += 8) {
-      __m256i pairs[8];
-      for (int r = 0; r < 8; ++r) {
-        if (r >= n) {
-          pairs[r] = _mm256_setzero_si256();
-          continue;
+      for (int r0 = 0; r0 < group; r0 += 8) {
+        const int width = std::min(8, group - r0);
+        __m256i pairs[8];
+        for (int r = 0; r < 8; ++r) {
+          if (r >= width || r0 + r >= n) {
+            pairs[r] = _mm256_setzero_si256();
+            continue;
+          }
+          const float* x = a + static_cast<size_t>(i0 + r0 + r) * lda + 2 * p;
+          const __m256 scale = _mm256_set1_ps(inv[r0 + r]);
+          const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), scale));
+          const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), scale));
+          // packs works per 128-bit half: pairs come out as 0 1 4 5 | 2 3 6 7.
+          pairs[r] = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
         }
-        const float* x = a + static_cast<size_t>(i0 + r) * lda + 2 * p;
-        const __m256 scale = _mm256_set1_ps(inv[r]);
-        const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), scale));
-        const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), scale));
-        // packs works per 128-bit half: pairs come out as 0 1 4 5 | 2 3 6 7.
-        pairs[r] = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));
-      }
-      transpose8x8(pairs);  // pairs[j]: pair p + j of rows 0..7
-      for (int j = 0; j < 8; ++j) {
-        // Six words exactly: blocks of tiles are packed by parallel tasks, side by side.
-        int32_t* out = dst + static_cast<size_t>(p + j) * kInt16TileRows;
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(pairs[j]));
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 4), _mm256_extracti128_si256(pairs[j], 1));
+        transpose8x8(pairs);  // pairs[j]: pair p + j of rows r0 .. r0 + 7
+        for (int j = 0; j < 8; ++j) {
+          // Exactly `width` words: blocks of groups are packed by parallel tasks, side by side.
+          int32_t* out = dst + static_cast<size_t>(p + j) * group + r0;
+          if (width == 8) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), pairs[j]);
+          } else {
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(pairs[j]));
+            _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 4), _mm256_extracti128_si256(pairs[j], 1));
+          }
+        }
       }
     }
     for (; p < k2; ++p) {
-      for (int r = 0; r < kInt16TileRows; ++r) {
-        const float* x = a + static_cast<size_t>(i0 + r) * lda;
-        dst[static_cast<size_t>(p) * kInt16TileRows + r] =
-            r < n ? int16_pair(x, k, 2 * p, inv[r]) : 0;
+      for (int r = 0; r < group; ++r) {
+        dst[static_cast<size_t>(p) * group + r] =
+            r < n ? int16_pair(a + static_cast<size_t>(i0 + r) * lda, k, 2 * p, inv[r]) : 0;
+      }
+    }
+  }
+}
+
+void int16_quantize_columns_avx2(int k, int n, const float* src, size_t ld, int32_t* panels, float* scales) {
+  const int k2 = (k + 1) / 2;
+  const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
+  thread_local std::vector<float> inverse;
+  inverse.resize(std::max(inverse.size(), static_cast<size_t>(n_panels) * kPanelWidth));
+  int16_column_scales(k, n, src, ld, scales, inverse.data());
+  const __m256i low = _mm256_set1_epi32(0xffff);
+  for (int panel = 0; panel < n_panels; ++panel) {
+    const int j0 = panel * kPanelWidth;
+    int32_t* dst = panels + static_cast<size_t>(panel) * k2 * kPanelWidth;
+    if (j0 + kPanelWidth > n) {  // a partial panel: the shared scalar rounding
+      int16_quantize_columns_panel(k, n, src, ld, j0, inverse.data(), dst);
+      continue;
+    }
+    for (int half = 0; half < 2; ++half) {
+      const __m256 inv = _mm256_loadu_ps(inverse.data() + j0 + 8 * half);
+      for (int p = 0; p < k2; ++p) {
+        const float* x = src + static_cast<size_t>(2 * p) * ld + j0 + 8 * half;
+        const __m256i lo = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), inv));
+        const __m256i hi = 2 * p + 1 < k ? _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + ld), inv))
+                                         : _mm256_setzero_si256();
+        const __m256i word = _mm256_or_si256(_mm256_and_si256(lo, low), _mm256_slli_epi32(hi, 16));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + static_cast<size_t>(p) * kPanelWidth + 8 * half), word);
       }
     }
   }
@@ -247,8 +285,11 @@ void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* 
 #pragma GCC pop_options
 #else
 namespace wisp {
-void int16_quantize_avx2(int m, int k, const float* a, size_t lda, int32_t* tiles, float* scales) {
-  int16_quantize_scalar(m, k, a, lda, tiles, scales);
+void int16_quantize_avx2(int m, int k, const float* a, size_t lda, int group, int32_t* words, float* scales) {
+  int16_quantize_scalar(m, k, a, lda, group, words, scales);
+}
+void int16_quantize_columns_avx2(int k, int n, const float* src, size_t ld, int32_t* panels, float* scales) {
+  int16_quantize_columns_scalar(k, n, src, ld, panels, scales);
 }
 void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* a_scales, const int32_t* panels,
                       const float* b_scales, float* c, size_t ldc) {

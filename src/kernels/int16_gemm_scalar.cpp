@@ -1,14 +1,15 @@
 // The reference integer product and rounding: the AVX2 kernels must match these bit for bit.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/int16_gemm_internal.h"
 
 namespace wisp {
 
-void int16_quantize_scalar(int m, int k, const float* a, size_t lda, int32_t* tiles, float* scales) {
+void int16_quantize_scalar(int m, int k, const float* a, size_t lda, int group, int32_t* words, float* scales) {
   const int k2 = (k + 1) / 2;
-  const int m_padded = (m + kInt16TileRows - 1) / kInt16TileRows * kInt16TileRows;
+  const int m_padded = (m + group - 1) / group * group;
   for (int i = 0; i < m_padded; ++i) {
     const float* x = i < m ? a + static_cast<size_t>(i) * lda : nullptr;
     float inverse = 0.0f;
@@ -17,8 +18,19 @@ void int16_quantize_scalar(int m, int k, const float* a, size_t lda, int32_t* ti
       scales[i] = s.scale;
       inverse = s.inverse;
     }
-    int32_t* dst = tiles + static_cast<size_t>(i / kInt16TileRows) * kInt16TileRows * k2 + i % kInt16TileRows;
-    for (int p = 0; p < k2; ++p) dst[static_cast<size_t>(p) * kInt16TileRows] = x ? int16_pair(x, k, 2 * p, inverse) : 0;
+    int32_t* dst = words + static_cast<size_t>(i / group) * group * k2 + i % group;
+    for (int p = 0; p < k2; ++p) dst[static_cast<size_t>(p) * group] = x ? int16_pair(x, k, 2 * p, inverse) : 0;
+  }
+}
+
+void int16_quantize_columns_scalar(int k, int n, const float* src, size_t ld, int32_t* panels, float* scales) {
+  const int k2 = (k + 1) / 2;
+  const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
+  std::vector<float> inverse(static_cast<size_t>(n_panels) * kPanelWidth);
+  int16_column_scales(k, n, src, ld, scales, inverse.data());
+  for (int panel = 0; panel < n_panels; ++panel) {
+    int16_quantize_columns_panel(k, n, src, ld, panel * kPanelWidth, inverse.data(),
+                                 panels + static_cast<size_t>(panel) * k2 * kPanelWidth);
   }
 }
 

@@ -133,8 +133,9 @@ const float* Encoder::forward(const float* mel) {
     project(h_.data(), n_ctx_, b.attn.value, packed(EncoderLinear::Value), v_);
     if (p != nullptr) {
       attention_bf16(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head);
-    } else if (pp != nullptr || (pi != nullptr && panel_gemm_preferred())) {
-      // Integer compute leaves attention in f32: its operands change with every window.
+    } else if (pi != nullptr) {
+      attention_int16(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head);
+    } else if (pp != nullptr) {
       attention_panels(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head);
     } else {
       attention(q_, d, k_, d, v_, d, attn_, d, n_ctx_, n_ctx_, n_head, d_head,

@@ -222,11 +222,11 @@ def test_ggml_impossible_quantized_tensor(tiny, jfk):
 
 
 def test_unknown_compute_type(tiny, jfk):
-    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--compute_type", "int4"), "int4", "float16",
+    assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--compute_type", "int4"), "int4", "float16", "int16",
                        code=2)
 
 
-@pytest.mark.parametrize("compute", ["float16", "bfloat16"])
+@pytest.mark.parametrize("compute", ["float16", "bfloat16", "int16"])
 def test_fp16_false_contradicts_reduced_compute(tiny, jfk, compute):
     assert_clean_error(run_wisp("transcribe", jfk, "--model", tiny, "--fp16", "False", "--compute_type", compute),
                        "--fp16 False contradicts --compute_type " + compute)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernel_test_support.h"
+#include "kernels/attention.h"
 #include "kernels/int16_gemm.h"
 #include "kernels/ops.h"
 #include "kernels/thread_pool.h"
@@ -34,35 +35,37 @@ int16_t step(const int32_t* word, int j) {
 }
 
 struct Tiles {
+  int group = kInt16TileRows;
   std::vector<int32_t> words;
   std::vector<float> scales;
   // Integer of row i, depth j.
   int16_t at(int i, int j, int k) const {
     const size_t k2 = static_cast<size_t>((k + 1) / 2);
-    return step(&words[(i / kInt16TileRows) * kInt16TileRows * k2 + (j / 2) * kInt16TileRows + i % kInt16TileRows], j);
+    return step(&words[(i / group) * group * k2 + (j / 2) * group + i % group], j);
   }
 };
 
-Tiles quantize(PanelKernel kernel, int m, int k, const float* a, size_t lda) {
-  Tiles t{std::vector<int32_t>(int16_tile_words(m, k), -1), std::vector<float>(m, -1.0f)};
-  int16_quantize_tiles(kernel, m, k, a, lda, t.words.data(), t.scales.data());
+Tiles quantize(PanelKernel kernel, int m, int k, const float* a, size_t lda, int group = kInt16TileRows) {
+  Tiles t{group, std::vector<int32_t>(int16_group_words(m, k, group), -1), std::vector<float>(m, -1.0f)};
+  int16_quantize_rows(kernel, m, k, a, lda, group, t.words.data(), t.scales.data());
   return t;
 }
 
 TEST(Int16Quantize, KernelsAgreeAndRoundWithinHalfAStep) {
   uint32_t seed = 1;
-  for (int m : {1, 5, 6, 7, 13}) {
+  for (int group : {kInt16TileRows, kPanelWidth}) {
+  for (int m : {1, 5, 6, 7, 13, 17, 33}) {
     for (int k : {1, 2, 15, 16, 17, 33, 600}) {
       const size_t lda = static_cast<size_t>(k) + 3;
       std::vector<float> a = random_floats(m * lda, 2.0f, ++seed);
       if (m > 2) std::fill_n(a.begin() + lda, k, 0.0f);  // a row of zeros
-      const Tiles ref = quantize(PanelKernel::Scalar, m, k, a.data(), lda);
+      const Tiles ref = quantize(PanelKernel::Scalar, m, k, a.data(), lda, group);
       for (PanelKernel kernel : available_kernels()) {
-        const Tiles got = quantize(kernel, m, k, a.data(), lda);
-        ASSERT_EQ(got.words, ref.words) << "m=" << m << " k=" << k;
-        ASSERT_EQ(got.scales, ref.scales) << "m=" << m << " k=" << k;
+        const Tiles got = quantize(kernel, m, k, a.data(), lda, group);
+        ASSERT_EQ(got.words, ref.words) << "m=" << m << " k=" << k << " group=" << group;
+        ASSERT_EQ(got.scales, ref.scales) << "m=" << m << " k=" << k << " group=" << group;
       }
-      const int m_padded = (m + 5) / 6 * 6, k_padded = (k + 1) / 2 * 2;
+      const int m_padded = (m + group - 1) / group * group, k_padded = (k + 1) / 2 * 2;
       for (int i = 0; i < m_padded; ++i) {
         int largest = 0;
         for (int j = 0; j < k_padded; ++j) {
@@ -78,6 +81,48 @@ TEST(Int16Quantize, KernelsAgreeAndRoundWithinHalfAStep) {
         }
         if (i < m) {
           EXPECT_EQ(largest, m > 2 && i == 1 ? 0 : kInt16Levels) << "row " << i;
+        }
+      }
+    }
+  }
+  }
+}
+
+TEST(Int16Quantize, ColumnsKernelsAgreeAndRoundPerColumn) {
+  uint32_t seed = 50;
+  for (int k : {1, 2, 7, 64, 1500}) {
+    for (int n : {1, 16, 21, 64}) {
+      const size_t ld = static_cast<size_t>(n) + 5;
+      std::vector<float> src = random_floats(k * ld, 1.5f, ++seed);
+      if (n > 3) {
+        for (int kk = 0; kk < k; ++kk) src[kk * ld + 2] = 0.0f;  // a column of zeros
+      }
+      const int columns = (n + 15) / 16 * 16, k2 = (k + 1) / 2;
+      std::vector<int32_t> ref(int16_group_words(n, k, kPanelWidth), -1);
+      std::vector<float> ref_scales(columns, -1.0f);
+      int16_quantize_columns(PanelKernel::Scalar, k, n, src.data(), ld, ref.data(), ref_scales.data());
+      for (PanelKernel kernel : available_kernels()) {
+        std::vector<int32_t> got(ref.size(), -2);
+        std::vector<float> got_scales(columns, -2.0f);
+        int16_quantize_columns(kernel, k, n, src.data(), ld, got.data(), got_scales.data());
+        ASSERT_EQ(got, ref) << "k=" << k << " n=" << n;
+        ASSERT_EQ(got_scales, ref_scales) << "k=" << k << " n=" << n;
+      }
+      for (int j = 0; j < columns; ++j) {
+        int largest = 0;
+        for (int kk = 0; kk < 2 * k2; ++kk) {
+          const int q = step(&ref[(j / 16) * 16 * k2 + (kk / 2) * 16 + j % 16], kk);
+          if (j >= n || kk >= k) {
+            ASSERT_EQ(q, 0) << "padding at " << kk << "," << j;
+            continue;
+          }
+          largest = std::max(largest, std::abs(q));
+          ASSERT_LE(std::abs(q * static_cast<double>(ref_scales[j]) - src[kk * ld + j]), 0.5001 * ref_scales[j]);
+        }
+        if (j < n) {
+          EXPECT_EQ(largest, n > 3 && j == 2 ? 0 : kInt16Levels) << "column " << j;
+        } else {
+          EXPECT_EQ(ref_scales[j], 0.0f);
         }
       }
     }
@@ -244,6 +289,37 @@ TEST_F(LinearInt16, EpiloguesMatchLinear) {
           // Gaussian operands: 12-bit rounding of both gives ~5e-4; a wrong layout gives O(1).
           EXPECT_LT(std::sqrt(error / norm), 2e-3) << "rows=" << rows << " epilogue=" << static_cast<int>(epilogue);
         }
+      }
+    }
+  }
+}
+
+class AttentionInt16 : public test::RestoresIsaAndThreads {};
+
+TEST_F(AttentionInt16, MatchesAttentionWithinTheRounding) {
+  const int n_head = 2, d_head = 64, width = n_head * d_head;
+  set_compute_threads(2);
+  for (Isa isa : {Isa::Scalar, Isa::Avx2}) {
+    if (!cpu_supports(isa)) continue;
+    force_isa(isa);
+    for (int n_q : {1, 9, 48, 100}) {
+      for (int n_kv : {1, 37, 1500}) {
+        // Scores of order 1 (queries and keys 1/4 of unit scale): the softmax neither flat nor one-hot.
+        const std::vector<float> q = random_floats(static_cast<size_t>(n_q) * width, 0.25f, 7);
+        const std::vector<float> k = random_floats(static_cast<size_t>(n_kv) * width, 0.25f, 8);
+        const std::vector<float> v = random_floats(static_cast<size_t>(n_kv) * width, 1.0f, 9);
+        std::vector<float> got(static_cast<size_t>(n_q) * width), expected(got.size());
+        attention_int16(q.data(), width, k.data(), width, v.data(), width, got.data(), width, n_q, n_kv, n_head, d_head);
+        attention(q.data(), width, k.data(), width, v.data(), width, expected.data(), width, n_q, n_kv, n_head, d_head,
+                  /*causal=*/false, 0);
+        double error = 0.0, norm = 0.0;
+        for (size_t i = 0; i < got.size(); ++i) {
+          error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
+          norm += expected[i] * static_cast<double>(expected[i]);
+        }
+        // Averages over many keys are small, and so is their norm: 1e-2 relative still fails a
+        // wrong layout or a wrong scale by orders of magnitude.
+        EXPECT_LT(std::sqrt(error / norm), 1e-2) << isa_name(isa) << " n_q=" << n_q << " n_kv=" << n_kv;
       }
     }
   }
