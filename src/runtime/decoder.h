@@ -64,7 +64,7 @@ class Decoder {
   int row_capacity_ = 0;  // batch * n_tokens a forward can take
   // Cross-attention cache per layer, keys as panels per head (see pack_key_panels,
   // key_panels_per_layer_ elements a layer) and values head-major (pack_head_values): f32 in
-  // cross_k_/cross_v_, or with reduced-precision compute (ComputeType::Float16 or BFloat16) IEEE
+  // cross_k_/cross_v_, or with reduced-precision compute (every type but Float32) IEEE
   // half in cross_k16_/cross_v16_. projection_scratch_ (f32) takes one layer's key or value
   // projection before it is packed; with a half cache, cross_v_ holds one layer's widened values
   // for many-query passes.
