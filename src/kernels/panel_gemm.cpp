@@ -110,10 +110,23 @@ void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* 
 
 void linear_weight_rows(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
                         Epilogue epilogue) {
-  if (!panel_packable(w)) {
-    throw Error(std::string("the panel product reads f32 and f16 weight rows, not ") + matrix_type_name(w.type));
-  }
   const PanelKernel kernel = active_panel_kernel();
+  if (w.quantized()) {
+    const auto fn = kernel == PanelKernel::Avx2 ? panel_block_quant_rows_avx2 : panel_block_quant_rows_scalar;
+    linear_tasks(rows, w.rows, bias, y, epilogue, [&](int m0, int m1, int j0, int j1, float* y_block, bool add) {
+      WeightMatrix block(w.row_data(j0), w.type, j1 - j0, w.cols);
+      block.row_bytes = w.row_bytes;
+      accumulate_or_store(m1 - m0, j1 - j0, y_block, static_cast<size_t>(w.rows), add, [&] {
+        fn(m1 - m0, j1 - j0, w.cols, x + static_cast<size_t>(m0) * w.cols, static_cast<size_t>(w.cols), block, y_block,
+           static_cast<size_t>(w.rows));
+      });
+    });
+    return;
+  }
+  if (!panel_packable(w)) {
+    throw Error(std::string("the panel product reads f32, f16 and block-quantized weight rows, not ") +
+                matrix_type_name(w.type));
+  }
   const PanelType type = w.type == MatrixType::F16 ? PanelType::F16 : PanelType::F32;
   const int out = w.rows, in = w.cols;
   const size_t element = type == PanelType::F16 ? 2 : 4;

@@ -77,9 +77,10 @@ void panel_gemm_rows(PanelKernel kernel, int m, int n, int k, const float* a, si
 void linear_panels(const float* x, int rows, const PanelMatrix& w, const float* bias, float* y,
                    Epilogue epilogue = Epilogue::Store);
 
-// linear_panels on weights as stored (f32 or f16 rows, see panel_gemm_rows): the many-row
-// products of matrices that are not packed, such as the decoder's during a prompt, whose
-// weights its decode steps read row by row.
+// linear_panels on weights as stored (f32 or f16 rows, see panel_gemm_rows, or block-quantized
+// rows, each slice dequantized when its turn comes): the many-row products of matrices that
+// are not packed, such as the decoder's during a prompt, whose weights its decode steps read
+// row by row.
 void linear_weight_rows(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
                         Epilogue epilogue = Epilogue::Store);
 

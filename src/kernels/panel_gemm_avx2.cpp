@@ -183,10 +183,13 @@ void run_tile(int rows, int kc, const float* a, const void* panel, float* c, siz
 }
 
 // kRows: B = W^T from weight rows (`b` = W, row stride ldb), each slice gathered into
-// `widened`; else `b` holds panels (ldb unused).
+// `widened`; else `b` holds panels (ldb unused). `quant` (kRows, f32): the rows are those of a
+// block-quantized matrix instead (b and ldb unused), each slice dequantized first.
 template <bool kHalf, bool kRows>
-void block(int m, int n, int k, const float* a, size_t lda, const void* b, size_t ldb, float* c, size_t ldc) {
+void block(int m, int n, int k, const float* a, size_t lda, const void* b, size_t ldb, float* c, size_t ldc,
+           const WeightMatrix* quant = nullptr) {
   constexpr size_t kElement = kHalf ? 2 : 4;
+  alignas(64) static thread_local float dequantized[kPanelWidth * kPanelDepthBlock];  // a quantized slice as rows
   const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
   alignas(32) float edge[kPanelTileRows * kPanelWidth];  // a tile of the last, partial panel
   // The row block's slice of a, packed once per depth pass and read by every panel.
@@ -194,6 +197,9 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* b, size_
   alignas(64) static thread_local float widened[kPanelDepthBlock * kPanelWidth];  // a panel slice as f32
   // Where the slice of panel p at depth p0 starts (weight rows: in the panel's first row).
   auto slice = [&](int p, int p0) {
+    if (quant != nullptr) {
+      return reinterpret_cast<const char*>(quant->row_data(p * kPanelWidth)) + matrix_row_bytes(quant->type, p0);
+    }
     return static_cast<const char*>(b) + (kRows ? (static_cast<size_t>(p) * kPanelWidth * ldb + p0) * kElement
                                                 : (static_cast<size_t>(p) * k + p0) * kPanelWidth * kElement);
   };
@@ -209,7 +215,17 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* b, size_
         const int j0 = p * kPanelWidth;
         const int width = std::min(kPanelWidth, n - j0);
         if constexpr (kRows) {
-          gather_rows<kHalf>(kc, width, panel, ldb, widened);
+          if (quant != nullptr) {
+            // The slice's blocks of `width` rows as f32 rows of kc, then gathered as those.
+            const KernelTable& kt = kernels();
+            for (int r = 0; r < width; ++r) {
+              const WeightMatrix run(static_cast<const char*>(panel) + r * quant->row_bytes, quant->type, 1, kc);
+              kt.rows_to_f32(run, 0, 1, dequantized + static_cast<size_t>(r) * kc);
+            }
+            gather_rows<false>(kc, width, dequantized, kc, widened);
+          } else {
+            gather_rows<kHalf>(kc, width, panel, ldb, widened);
+          }
           panel = widened;
         } else if constexpr (kHalf) {
           // Widened once for all the row block's tiles: the f32 tile runs ~15 % faster than one
@@ -223,8 +239,9 @@ void block(int m, int n, int k, const float* a, size_t lda, const void* b, size_
         // prefetched a share per tile, so they arrive while this panel's tiles run. Weight rows
         // give 16 runs of kc values, panels one run of 16 kc.
         const char* next = p + 1 < n_panels ? slice(p + 1, p0) : nullptr;
-        const size_t run_bytes = static_cast<size_t>(kc) * kElement * (kRows ? 1 : kPanelWidth);
-        const size_t run_stride = kRows ? ldb * kElement : 0;
+        const size_t run_bytes = quant != nullptr ? matrix_row_bytes(quant->type, kc)
+                                                  : static_cast<size_t>(kc) * kElement * (kRows ? 1 : kPanelWidth);
+        const size_t run_stride = quant != nullptr ? quant->row_bytes : kRows ? ldb * kElement : 0;
         const size_t run_lines = (run_bytes + 63) / 64;
         const size_t slice_lines = run_lines * (kRows ? kPanelWidth : 1);
         const size_t lines_per_tile = (slice_lines + n_tiles - 1) / n_tiles;
@@ -274,6 +291,11 @@ void panel_block_rows_avx2(int m, int n, int k, const float* a, size_t lda, Pane
   }
 }
 
+void panel_block_quant_rows_avx2(int m, int n, int k, const float* a, size_t lda, const WeightMatrix& w, float* c,
+                                 size_t ldc) {
+  block<false, true>(m, n, k, a, lda, nullptr, 0, c, ldc, &w);
+}
+
 }  // namespace wisp
 
 #pragma GCC diagnostic pop
@@ -287,6 +309,10 @@ void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType
 void panel_block_rows_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* w, size_t ldw,
                            float* c, size_t ldc) {
   panel_block_rows_scalar(m, n, k, a, lda, type, w, ldw, c, ldc);
+}
+void panel_block_quant_rows_avx2(int m, int n, int k, const float* a, size_t lda, const WeightMatrix& w, float* c,
+                                 size_t ldc) {
+  panel_block_quant_rows_scalar(m, n, k, a, lda, w, c, ldc);
 }
 }  // namespace wisp
 #endif

@@ -35,6 +35,12 @@ void panel_block_rows_avx2(int m, int n, int k, const float* a, size_t lda, Pane
                            float* c, size_t ldc);  // scalar on non-x86 builds
 void panel_block_avx2(int m, int n, int k, const float* a, size_t lda, PanelType type, const void* panels, float* c,
                       size_t ldc);  // scalar on non-x86 builds
+// The rows product on block-quantized weights w [n][k] (k a multiple of 32): each slice is
+// dequantized (bit-equal to the reference dequantizer) and then gathered as f32 rows.
+void panel_block_quant_rows_scalar(int m, int n, int k, const float* a, size_t lda, const WeightMatrix& w, float* c,
+                                   size_t ldc);
+void panel_block_quant_rows_avx2(int m, int n, int k, const float* a, size_t lda, const WeightMatrix& w, float* c,
+                                 size_t ldc);  // scalar on non-x86 builds
 
 // Columns per task of the pool-parallel products when rows alone give too few tasks.
 inline constexpr int kMinColumnBlock = 64;

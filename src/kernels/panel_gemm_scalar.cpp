@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/convert.h"
 #include "kernels/panel_gemm_internal.h"
@@ -65,6 +66,13 @@ void panel_block_rows_scalar(int m, int n, int k, const float* a, size_t lda, Pa
                              float* c, size_t ldc) {
   block(m, n, k, a, lda, [&](int j, int kk) { return element(type, w, static_cast<size_t>(j) * ldw + kk); }, c,
         ldc);
+}
+
+void panel_block_quant_rows_scalar(int m, int n, int k, const float* a, size_t lda, const WeightMatrix& w, float* c,
+                                   size_t ldc) {
+  std::vector<float> rows(static_cast<size_t>(n) * k);
+  w.rows_to_f32(0, n, rows.data());
+  panel_block_rows_scalar(m, n, k, a, lda, PanelType::F32, rows.data(), static_cast<size_t>(k), c, ldc);
 }
 
 }  // namespace wisp

@@ -56,7 +56,7 @@ TEST(PanelPacking, RowsAndColumnsLayouts) {
   }
 }
 
-TEST(PanelPacking, RejectsQuantizedWeights) {
+TEST(PanelPacking, RejectsQuantizedAndBf16Weights) {
   std::vector<uint8_t> blocks(34 * 2, 0);
   const WeightMatrix q8(blocks.data(), MatrixType::Q8_0, 2, 32);
   EXPECT_FALSE(panel_packable(q8));
@@ -66,13 +66,50 @@ TEST(PanelPacking, RejectsQuantizedWeights) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("q8_0"), std::string::npos) << e.what();
   }
+  const std::vector<uint16_t> halves(2 * 32, 0);
+  const WeightMatrix bf16(halves.data(), MatrixType::BF16, 2, 32);
   const std::vector<float> x(32 * 20, 1.0f);
   std::vector<float> y(2 * 20);
   try {
-    linear_weight_rows(x.data(), 20, q8, nullptr, y.data());
+    linear_weight_rows(x.data(), 20, bf16, nullptr, y.data());
     FAIL() << "expected wisp::Error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("q8_0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bf16"), std::string::npos) << e.what();
+  }
+}
+
+class LinearQuantizedRows : public test::RestoresIsaAndThreads {};
+
+TEST_F(LinearQuantizedRows, EqualDequantizedRowsBitForBit) {
+  // Quantized rows, each slice dequantized when its turn comes, against the same product on
+  // the dequantized matrix: the same f32 values in the same order, so the same bits, for every
+  // kernel, block type, epilogue and a depth of several passes.
+  const int in = 576, out = 40;  // 576 = 2 depth passes + 64; 40 = 2.5 panels
+  const std::vector<float> w = random_floats(static_cast<size_t>(out) * in, 0.1f, 31);
+  const std::vector<float> bias = random_floats(out, 1.0f, 32);
+  set_compute_threads(2);
+  for (const test::QuantCase& q : test::kQuantTypes) {
+    const size_t row_bytes = matrix_row_bytes(q.matrix, in);
+    std::vector<unsigned char> stored(row_bytes * out + 1);
+    for (int j = 0; j < out; ++j) ggml_encode(q.ggml, w.data() + static_cast<size_t>(j) * in, stored.data() + 1 + row_bytes * j, in);
+    const WeightMatrix quant(stored.data() + 1, q.matrix, out, in);  // at an odd byte offset, as in a file
+    const std::vector<float> values = quant.to_f32();
+    const WeightMatrix widened(values.data(), MatrixType::F32, out, in);
+    for (Isa isa : {Isa::Scalar, Isa::Avx2}) {
+      if (!cpu_supports(isa)) continue;
+      force_isa(isa);
+      for (int rows : {17, 100, 256}) {
+        const std::vector<float> x = random_floats(static_cast<size_t>(rows) * in, 1.0f, 33 + rows);
+        const std::vector<float> y0 = random_floats(static_cast<size_t>(rows) * out, 1.0f, 34 + rows);
+        for (Epilogue epilogue : {Epilogue::Store, Epilogue::Gelu, Epilogue::Accumulate}) {
+          std::vector<float> got = y0, expected = y0;
+          linear_weight_rows(x.data(), rows, quant, bias.data(), got.data(), epilogue);
+          linear_weight_rows(x.data(), rows, widened, bias.data(), expected.data(), epilogue);
+          ASSERT_EQ(got, expected) << matrix_type_name(q.matrix) << " " << isa_name(isa) << " rows=" << rows
+                                   << " epilogue=" << static_cast<int>(epilogue);
+        }
+      }
+    }
   }
 }
 
