@@ -226,6 +226,16 @@ TEST(Int16Gemm, KernelsAgreeBitForBitAndAreExactOnTheIntegers) {
   }
 }
 
+// c[m][n] = a[m][k] (rounded by `kernel`) times the packed weights.
+std::vector<float> product(PanelKernel kernel, int m, int n, int k, const std::vector<float>& a,
+                           const Int16Matrix& packed) {
+  const Tiles tiles = quantize(kernel, m, k, a.data(), k);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  int16_gemm(kernel, m, n, k, tiles.words.data(), tiles.scales.data(), packed.panels(), packed.scales(), c.data(), n,
+             false);
+  return c;
+}
+
 TEST(Int16Gemm, SumsAtTheOverflowBoundStayExact) {
   // Every integer at +-kInt16Levels: each depth pass sums 512 products of 2047^2, just under
   // 2^31; a longer pass or a wider integer range would wrap around.
@@ -234,10 +244,7 @@ TEST(Int16Gemm, SumsAtTheOverflowBoundStayExact) {
   const std::vector<float> w(static_cast<size_t>(n) * k, -0.5f);
   const Int16Matrix packed(WeightMatrix(w.data(), MatrixType::F32, n, k));
   for (PanelKernel kernel : available_kernels()) {
-    const Tiles tiles = quantize(kernel, m, k, a.data(), k);
-    std::vector<float> c(static_cast<size_t>(m) * n);
-    int16_gemm(kernel, m, n, k, tiles.words.data(), tiles.scales.data(), packed.panels(), packed.scales(), c.data(), n,
-               false);
+    const std::vector<float> c = product(kernel, m, n, k, a, packed);
     for (float v : c) ASSERT_NEAR(v, -1.5 * k, 1e-6 * 1.5 * k);
   }
 }
@@ -251,10 +258,7 @@ TEST(Int16Gemm, NonFiniteActivationsCarryOn) {
   const std::vector<float> w = random_floats(static_cast<size_t>(n) * k, 1.0f, 6);
   const Int16Matrix packed(WeightMatrix(w.data(), MatrixType::F32, n, k));
   for (PanelKernel kernel : available_kernels()) {
-    const Tiles tiles = quantize(kernel, m, k, a.data(), k);
-    std::vector<float> c(static_cast<size_t>(m) * n);
-    int16_gemm(kernel, m, n, k, tiles.words.data(), tiles.scales.data(), packed.panels(), packed.scales(), c.data(), n,
-               false);
+    const std::vector<float> c = product(kernel, m, n, k, a, packed);
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j < n; ++j) {
         EXPECT_EQ(std::isfinite(c[i * n + j]), i != 2 && i != 4 && i != 5) << i << "," << j;
