@@ -3,7 +3,8 @@
 // weights with one scale per output column (once, at load), and multiplied in pairs with
 // vpmaddwd into exact 32-bit sums. AVX2 issues those at ~1.6x the rate of f32 FMAs
 // (bench/README.md), which the f32 product cannot pass: it already runs at the FMA peak.
-// The rounding is what bf16 compute costs: ~3e-3 relative error per product.
+// The rounding costs ~7e-4 relative error per product on Gaussian operands (int16_gemm_test), less
+// than bf16 inputs cost; outlier values in a row coarsen the whole row.
 //
 // Layouts (int32 words each holding a pair of int16 values, depth 2p in the low half):
 //   weights: panels of 16 columns, [ceil(n/16)][ceil(k/2)][16] words, zero padded;
