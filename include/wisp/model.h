@@ -50,10 +50,11 @@ class Int16Weights;  // likewise, rounded to 12-bit integers for the AVX2 intege
 // some inputs and caches, the way whisper.cpp always does, for speed.
 enum class ComputeType {
   Auto,      // for files whose weights are not f32: BFloat16 where the CPU has AVX512_BF16, else
-             // Float16; for f32 files Float32
+             // Int16 for q8_0/q5_0/q4_0 files on AVX2-only CPUs, else Float16; for f32 files Float32
   Float32,   // f32 products on the stored weights: matches the float reference to ~1e-5
   Float16,   // f32 products, but the cross-attention key/value cache in IEEE half and, for
-             // quantized weights, decode-step activations rounded to int8 blocks
+             // quantized weights, decode-step activations rounded to int8 blocks and (AVX2-only
+             // CPUs) prompt activations to 12-bit rows
   BFloat16,  // Float16, plus bf16 inputs to the compute-bound products (encoder, cross-attention
              // keys/values, prompts): about twice the encoder speed, ~1e-2 relative error
   Int16,     // Float16, plus 12-bit integer inputs to the encoder's products (projections,

@@ -44,7 +44,15 @@ void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, 
 
 void Int16Matrix::Free::operator()(void* p) const { std::free(p); }
 
+bool int16_block_readable(MatrixType type) {
+  return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0;
+}
+
 Int16Matrix::Int16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols) {
+  if (int16_block_readable(w.type)) {
+    stored_ = w;
+    return;
+  }
   const size_t columns = static_cast<size_t>((out_ + kPanelWidth - 1) / kPanelWidth) * kPanelWidth;
   panels_.reset(aligned_array<int32_t>(int16_group_words(out_, in_, kPanelWidth)));
   scales_.reset(aligned_array<float>(columns));
@@ -56,6 +64,7 @@ Int16Matrix::Int16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols) {
 }
 
 size_t Int16Matrix::bytes() const {
+  if (reads_stored()) return 0;
   const size_t columns = static_cast<size_t>((out_ + kPanelWidth - 1) / kPanelWidth) * kPanelWidth;
   return columns * static_cast<size_t>((in_ + 1) / 2) * sizeof(int32_t) + columns * sizeof(float);
 }
@@ -66,11 +75,27 @@ void int16_gemm(PanelKernel kernel, int m, int n, int k, const int32_t* a_tiles,
   accumulate_or_store(m, n, c, ldc, accumulate, [&] { fn(m, n, k, a_tiles, a_scales, panels, b_scales, c, ldc); });
 }
 
-void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* bias, float* y, Epilogue epilogue) {
-  const PanelKernel kernel = active_panel_kernel();
-  const int out = w.out(), in = w.in();
+void int16_gemm_blocks(PanelKernel kernel, int m, int n, const int32_t* a_tiles, const float* a_scales,
+                       const WeightMatrix& w, float* c, size_t ldc, bool accumulate) {
+  if (!int16_block_readable(w.type) || w.cols % kMatrixQuantBlock != 0) {
+    throw Error(std::string("the integer product reads q8_0, q5_0 and q4_0 weights in place, not ") +
+                matrix_type_name(w.type));
+  }
+  const auto fn = kernel == PanelKernel::Avx2 ? int16_block_quant_avx2 : int16_block_quant_scalar;
+  accumulate_or_store(m, n, c, ldc, accumulate, [&] { fn(m, n, a_tiles, a_scales, w, c, ldc); });
+}
+
+namespace {
+
+// x [rows][in] rounded to activation tiles once, in parallel blocks of whole tiles, for every
+// task to read: the calling thread's buffers, valid until its next call.
+struct ActivationTiles {
+  const int32_t* words;
+  const float* scales;
+};
+
+ActivationTiles round_activations(PanelKernel kernel, const float* x, int rows, int in) {
   const size_t k2 = static_cast<size_t>((in + 1) / 2);
-  // The activations are rounded once, in parallel blocks of whole tiles, for every task to read.
   thread_local std::vector<int32_t> tiles;
   thread_local std::vector<float> scales;
   tiles.resize(std::max(tiles.size(), int16_group_words(rows, in, kInt16TileRows)));
@@ -83,6 +108,39 @@ void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* b
     int16_quantize_rows(kernel, m1 - m0, in, x + static_cast<size_t>(m0) * in, static_cast<size_t>(in), kInt16TileRows,
                         tile_data + static_cast<size_t>(m0) * k2, scale_data + m0);
   });
+  return {tile_data, scale_data};
+}
+
+}  // namespace
+
+void linear_int16_blocks(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
+                         Epilogue epilogue) {
+  const PanelKernel kernel = active_panel_kernel();
+  const size_t k2 = static_cast<size_t>(w.cols / 2);
+  const ActivationTiles a = round_activations(kernel, x, rows, w.cols);
+  // Whole row blocks of the kernel's: each task unpacks every weight slice it reads once.
+  linear_tasks(
+      rows, w.rows, bias, y, epilogue,
+      [&](int m0, int m1, int j0, int j1, float* y_block, bool add) {
+        WeightMatrix block(w.row_data(j0), w.type, j1 - j0, w.cols);
+        block.row_bytes = w.row_bytes;
+        int16_gemm_blocks(kernel, m1 - m0, j1 - j0, a.words + static_cast<size_t>(m0) * k2, a.scales + m0, block,
+                          y_block, static_cast<size_t>(w.rows), add);
+      },
+      kInt16BlocksRowBlock, kInt16BlocksRowBlock);
+}
+
+void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* bias, float* y, Epilogue epilogue) {
+  if (w.reads_stored()) {
+    linear_int16_blocks(x, rows, w.stored(), bias, y, epilogue);
+    return;
+  }
+  const PanelKernel kernel = active_panel_kernel();
+  const int out = w.out(), in = w.in();
+  const size_t k2 = static_cast<size_t>((in + 1) / 2);
+  const ActivationTiles a = round_activations(kernel, x, rows, in);
+  const int32_t* tile_data = a.words;
+  const float* scale_data = a.scales;
   linear_tasks(rows, out, bias, y, epilogue, [&](int m0, int m1, int j0, int j1, float* y_block, bool add) {
     int16_gemm(kernel, m1 - m0, j1 - j0, in, tile_data + static_cast<size_t>(m0) * k2, scale_data + m0,
                w.panels() + static_cast<size_t>(j0) * k2, w.scales() + j0, y_block, static_cast<size_t>(out), add);

@@ -43,22 +43,32 @@ void int16_quantize_rows(PanelKernel kernel, int m, int k, const float* a, size_
 void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, size_t ld, int32_t* panels,
                             float* scales);
 
-// A weight matrix W [out][in] (any stored type) rounded per output column and packed as
-// panels of B = W^T, with the column scales (zero for padding columns).
+// Whether int16_gemm_blocks reads weights of this type in place: the block types without a
+// minimum (q8_0, q5_0, q4_0), whose values are d * q with small integers q.
+bool int16_block_readable(MatrixType type);
+
+// A weight matrix W [out][in] for the integer product. Block types int16_gemm_blocks reads are
+// kept as stored (read in place on every call: no copy, and no rounding beyond the file's);
+// any other type is rounded per output column and packed as panels of B = W^T, with the column
+// scales (zero for padding columns).
 class Int16Matrix {
  public:
   explicit Int16Matrix(const WeightMatrix& w);
   int out() const { return out_; }
   int in() const { return in_; }
+  // The stored matrix when it is read in place, else empty.
+  const WeightMatrix& stored() const { return stored_; }
+  bool reads_stored() const { return !stored_.empty(); }
   const int32_t* panels() const { return panels_.get(); }
   const float* scales() const { return scales_.get(); }
-  size_t bytes() const;
+  size_t bytes() const;  // of the packed copy (0 when read in place)
 
  private:
   struct Free {
     void operator()(void* p) const;
   };
   int out_, in_;
+  WeightMatrix stored_;
   std::unique_ptr<int32_t, Free> panels_;
   std::unique_ptr<float, Free> scales_;
 };
@@ -70,9 +80,23 @@ class Int16Matrix {
 void int16_gemm(PanelKernel kernel, int m, int n, int k, const int32_t* a_tiles, const float* a_scales,
                 const int32_t* panels, const float* b_scales, float* c, size_t ldc, bool accumulate);
 
+// One thread: c[m][n] = a W^T (+ the old c with `accumulate`), a as for int16_gemm (depth
+// w.cols), W the first n rows of block-quantized w (int16_block_readable) read in place: each
+// 16-row slice is unpacked to int16 pairs when its turn comes, and the exact integer sums of
+// each 32-value block are scaled by the block's d. Bit-identical between kernels.
+void int16_gemm_blocks(PanelKernel kernel, int m, int n, const int32_t* a_tiles, const float* a_scales,
+                       const WeightMatrix& w, float* c, size_t ldc, bool accumulate);
+
 // y[rows][out] = epilogue(x[rows][in] W^T + bias) with 12-bit products, on the pool.
 void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* bias, float* y,
                   Epilogue epilogue = Epilogue::Store);
+
+// The same on block-quantized weights as stored (int16_block_readable; in = w.cols): the
+// reduced-precision many-row products of quantized matrices that are not packed, such as the
+// decoder's during a prompt (small q8_0: 256-token prompt 0.6x the time of the f32 panel product
+// on dequantized slices, bench/README.md).
+void linear_int16_blocks(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
+                         Epilogue epilogue = Epilogue::Store);
 
 // Non-causal multi-head attention (the encoder's) with 12-bit products: the same contract as
 // attention() in attention.h. Per head, keys are rounded per key and values per column once per

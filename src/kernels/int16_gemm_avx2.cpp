@@ -22,92 +22,12 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/int16_tile_avx2.h"
 #include "kernels/transpose_avx2.h"
 
 namespace wisp {
 
 namespace {
-
-// c[R][16] = (add ? c : 0) + (sum over kp pairs of a x panel) * a_scale[r] * b_scale[j].
-template <int R>
-inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
-                                                const float* b_scale, float* c, size_t ldc, bool add) {
-  // Rolled loops over the rows would keep the accumulators in memory (as in the f32 tile).
-  __m256i lo[R], hi[R];
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + kPanelWidth - 1), _MM_HINT_T0);
-    lo[r] = _mm256_setzero_si256();
-    hi[r] = _mm256_setzero_si256();
-  }
-  if constexpr (R == 6) {
-    // GCC spills eight of the twelve accumulators on every step if left to itself: vpmaddwd
-    // writes a third register, and it keeps both panel vectors in registers besides. Here the
-    // second panel vector is read from memory by each multiply instead, which leaves registers
-    // for all twelve sums, one broadcast and one product.
-    for (int p = 0; p < kp; ++p) {
-      const int32_t* b = panel + p * kPanelWidth;
-      const int32_t* x = a + p * kInt16TileRows;
-      __asm__(
-          "vmovdqu (%[b]), %%ymm13\n\t"
-#define WISP_INT16_ROW(r, L, H)                          \
-  "vpbroadcastd " #r "*4(%[x]), %%ymm14\n\t"             \
-  "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                \
-  "vpaddd %%ymm15, %[" #L "], %[" #L "]\n\t"              \
-  "vpmaddwd 32(%[b]), %%ymm14, %%ymm14\n\t"               \
-  "vpaddd %%ymm14, %[" #H "], %[" #H "]\n\t"
-          WISP_INT16_ROW(0, l0, h0) WISP_INT16_ROW(1, l1, h1) WISP_INT16_ROW(2, l2, h2)
-          WISP_INT16_ROW(3, l3, h3) WISP_INT16_ROW(4, l4, h4) WISP_INT16_ROW(5, l5, h5)
-#undef WISP_INT16_ROW
-          : [l0] "+x"(lo[0]), [h0] "+x"(hi[0]), [l1] "+x"(lo[1]), [h1] "+x"(hi[1]), [l2] "+x"(lo[2]),
-            [h2] "+x"(hi[2]), [l3] "+x"(lo[3]), [h3] "+x"(hi[3]), [l4] "+x"(lo[4]), [h4] "+x"(hi[4]),
-            [l5] "+x"(lo[5]), [h5] "+x"(hi[5])
-          : [b] "r"(b), [x] "r"(x), "m"(*reinterpret_cast<const int32_t(*)[kPanelWidth]>(b)),
-            "m"(*reinterpret_cast<const int32_t(*)[kInt16TileRows]>(x))
-          : "xmm13", "xmm14", "xmm15");
-    }
-  } else {
-  for (int p = 0; p < kp; ++p) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + p * kPanelWidth));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + p * kPanelWidth + 8));
-    const int32_t* x = a + p * kInt16TileRows;
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const __m256i v = _mm256_set1_epi32(x[r]);
-      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(v, b0));
-      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(v, b1));
-    }
-  }
-  }
-  const __m256 s0 = _mm256_loadu_ps(b_scale), s1 = _mm256_loadu_ps(b_scale + 8);
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    const __m256 sa = _mm256_set1_ps(a_scale[r]);
-    const __m256 f0 = _mm256_cvtepi32_ps(lo[r]), f1 = _mm256_cvtepi32_ps(hi[r]);
-    const __m256 c0 = _mm256_mul_ps(sa, s0), c1 = _mm256_mul_ps(sa, s1);
-    float* out = c + r * ldc;
-    if (add) {
-      _mm256_storeu_ps(out, _mm256_fmadd_ps(f0, c0, _mm256_loadu_ps(out)));
-      _mm256_storeu_ps(out + 8, _mm256_fmadd_ps(f1, c1, _mm256_loadu_ps(out + 8)));
-    } else {
-      _mm256_storeu_ps(out, _mm256_mul_ps(f0, c0));
-      _mm256_storeu_ps(out + 8, _mm256_mul_ps(f1, c1));
-    }
-  }
-}
-
-void run_tile(int rows, int kp, const int32_t* a, const int32_t* panel, const float* a_scale, const float* b_scale,
-              float* c, size_t ldc, bool add) {
-  switch (rows) {
-    case 6: tile<6>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 5: tile<5>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 4: tile<4>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 3: tile<3>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 2: tile<2>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    default: tile<1>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-  }
-}
 
 // int16_max_abs, eight values at a time.
 float max_abs(const float* x, int n) {

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/int16_gemm.h"
 #include "kernels/panel_gemm_internal.h"
+#include "model/ggml_quant.h"
 
 namespace wisp {
 
@@ -92,5 +94,74 @@ void int16_block_scalar(int m, int n, int k, const int32_t* a_tiles, const float
                         const float* b_scales, float* c, size_t ldc);
 void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* a_scales, const int32_t* panels,
                       const float* b_scales, float* c, size_t ldc);  // scalar on non-x86 builds
+
+// ---- Block-quantized weights read in place (int16_gemm_blocks) ---------------------------------
+
+// Pairs of depth per 32-value weight block.
+inline constexpr int kInt16BlockPairs = kMatrixQuantBlock / 2;
+// Weight blocks per depth pass: the unpacked slice ([256][16] words, 16 KB) stays in L1 across
+// a row block's tiles.
+inline constexpr int kInt16PassBlocks = kInt16DepthBlock / kMatrixQuantBlock;
+
+// Rows per block of the product on stored blocks: each slice is unpacked once per row block,
+// and 288 rows of activation tiles over one pass (288 KB) still fit L2.
+inline constexpr int kInt16BlocksRowBlock = 288;
+
+// The integer of value j (0..31) of a q8_0 / q5_0 / q4_0 block: value = d * q.
+inline int int16_block_value(MatrixType type, const uint8_t* block, int j) {
+  switch (type) {
+    case MatrixType::Q8_0: return static_cast<int8_t>(block[2 + j]);
+    case MatrixType::Q4_0: {
+      const uint8_t byte = block[2 + (j & 15)];
+      return (j < 16 ? byte & 15 : byte >> 4) - 8;
+    }
+    default: {  // Q5_0
+      const uint32_t high = static_cast<uint32_t>(block[2]) | static_cast<uint32_t>(block[3]) << 8 |
+                            static_cast<uint32_t>(block[4]) << 16 | static_cast<uint32_t>(block[5]) << 24;
+      const uint8_t byte = block[6 + (j & 15)];
+      const int low = j < 16 ? byte & 15 : byte >> 4;
+      return (low | static_cast<int>((high >> j) & 1) << 4) - 16;
+    }
+  }
+}
+
+// Largest |q| a block of the type holds (int8 reaches -128; the 5- and 4-bit types -16 and -8).
+inline int int16_block_limit(MatrixType type) {
+  return type == MatrixType::Q8_0 ? 128 : type == MatrixType::Q5_0 ? 16 : 8;
+}
+
+// Row `row` of w over blocks [b0, b0 + nb) rounded to 12 bits against one scale: value q of
+// block b becomes nearbyint(q * multipliers[b]). Returns the step (the row's scale): the largest
+// block scale times the type's limit spans +-kInt16Levels, so no value can exceed it.
+inline float int16_block_multipliers(const WeightMatrix& w, int row, int b0, int nb, float* multipliers) {
+  const size_t block_bytes = quant_block_bytes(w.type);
+  const uint8_t* blocks = w.row_data(row) + static_cast<size_t>(b0) * block_bytes;
+  float largest = 0.0f;
+  for (int b = 0; b < nb; ++b) {
+    uint16_t bits;
+    std::memcpy(&bits, blocks + static_cast<size_t>(b) * block_bytes, sizeof(bits));
+    multipliers[b] = fp16_to_fp32(bits);
+    // NaN sticks: a comparison with it is false.
+    largest = std::isfinite(multipliers[b]) && !std::isnan(largest) ? std::max(largest, std::fabs(multipliers[b])) : NAN;
+  }
+  const Int16RowScale s = int16_row_scale(largest * static_cast<float>(int16_block_limit(w.type)));
+  for (int b = 0; b < nb; ++b) multipliers[b] *= s.inverse;
+  return s.scale;
+}
+
+// Rows [j0, j0 + 16) of w (rows past w.rows zero) over blocks [b0, b0 + nb) (one depth pass) as
+// a panel slice of B = W^T: words [nb * kInt16BlockPairs][16], each row rounded by
+// int16_block_multipliers, whose steps go to scales[16] (0 for missing rows). Identical results
+// from both kernels.
+void int16_unpack_blocks_scalar(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float* scales);
+void int16_unpack_blocks_avx2(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float* scales);
+
+// c[m][n] = a W^T (stored, not accumulated), W = w's rows [0, n) read in place, slice by slice
+// and pass by pass (int16_unpack_blocks); a_tiles/a_scales start at row 0 of this block (a whole
+// tile), of depth w.cols. Sums as int16_block_scalar's, with the slices' steps as column scales.
+void int16_block_quant_scalar(int m, int n, const int32_t* a_tiles, const float* a_scales, const WeightMatrix& w,
+                              float* c, size_t ldc);
+void int16_block_quant_avx2(int m, int n, const int32_t* a_tiles, const float* a_scales, const WeightMatrix& w,
+                            float* c, size_t ldc);  // scalar on non-x86 builds
 
 }  // namespace wisp

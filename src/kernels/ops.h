@@ -28,9 +28,10 @@ enum class Epilogue {
 };
 
 // How exactly linear() must compute. Exact: f32 arithmetic on the stored weights (widened or
-// dequantized exactly). Reduced (the bf16 compute mode): products may round their activations,
-// to int8 blocks against quantized weights at decode, or to bf16 for many-row products, where
-// that is faster; accumulation stays f32.
+// dequantized exactly). Reduced (every compute type but float32): products may round their
+// activations, to int8 blocks against quantized weights at decode, to 12-bit rows against
+// quantized weights for many-row products on AVX2-only CPUs, where that is faster;
+// accumulation stays f32.
 enum class Precision { Exact, Reduced };
 
 // y[rows][out] from z = x[rows][in] W^T + bias, W = [out][in] (bias may be null). Few rows

@@ -68,12 +68,14 @@ inline void accumulate_or_store(int m, int n, float* c, size_t ldc, bool accumul
 }
 
 // y[rows][out] = epilogue(x W^T + bias) in 2-D tasks: block(m0, m1, j0, j1, y_block, accumulate)
-// computes rows [m0, m1) x columns [j0, j1) into y_block (stride out).
+// computes rows [m0, m1) x columns [j0, j1) into y_block (stride out). Row blocks are whole
+// tiles, at least min_row_block rows where there are that many, at most max_row_block.
 template <class Block>
-inline void linear_tasks(int rows, int out, const float* bias, float* y, Epilogue epilogue, Block&& block) {
+inline void linear_tasks(int rows, int out, const float* bias, float* y, Epilogue epilogue, Block&& block,
+                         int min_row_block = 0, int max_row_block = kPanelRowBlock) {
   const KernelTable& kt = kernels();
   // Row blocks of whole register tiles; then columns split until every thread has ~4 tasks.
-  const int row_block = std::min(kPanelRowBlock, split_size(rows, kPanelTileRows, 4));
+  const int row_block = std::min(max_row_block, std::max(min_row_block, split_size(rows, kPanelTileRows, 4)));
   const int n_row_tasks = (rows + row_block - 1) / row_block;
   const int wanted_column_tasks = std::max(1, (4 * compute_threads() + n_row_tasks - 1) / n_row_tasks);
   const int col_block =

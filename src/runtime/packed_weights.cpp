@@ -30,6 +30,13 @@ void release_pages(const WeightMatrix& w) {
 #endif
 }
 
+// Whether the packed form still reads the stored matrix (then its pages must stay).
+template <class Matrix>
+bool reads_stored(const Matrix&) {
+  return false;
+}
+bool reads_stored(const Int16Matrix& m) { return m.reads_stored(); }
+
 }  // namespace
 
 template <class Matrix>
@@ -56,7 +63,7 @@ PackedWeights<Matrix>::PackedWeights(const ModelWeights& w) {
   std::vector<std::optional<Matrix>> packed(sources.size());
   parallel_for(static_cast<int>(sources.size()), [&](int i) {
     packed[i].emplace(sources[i]);
-    release_pages(sources[i]);
+    if (!reads_stored(*packed[i])) release_pages(sources[i]);
   });
 
   size_t next = 0;
@@ -99,6 +106,20 @@ bool PanelWeights::supports(const ModelWeights& w) {
   }
   for (const DecoderBlockWeights& b : w.decoder_blocks) {
     if (!panel_packable(b.cross_attn.key.weight) || !panel_packable(b.cross_attn.value.weight)) return false;
+  }
+  return true;
+}
+
+bool Int16Weights::reads_in_place(const ModelWeights& w) {
+  for (const EncoderBlockWeights& b : w.encoder_blocks) {
+    for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.fc1, &b.fc2}) {
+      if (!int16_block_readable(l->weight.type)) return false;
+    }
+  }
+  for (const DecoderBlockWeights& b : w.decoder_blocks) {
+    if (!int16_block_readable(b.cross_attn.key.weight.type) || !int16_block_readable(b.cross_attn.value.weight.type)) {
+      return false;
+    }
   }
   return true;
 }

@@ -4,7 +4,8 @@
 // Bf16Weights (oneDNN bf16 products, ComputeType::BFloat16), Int16Weights (12-bit integer
 // panels, ComputeType::Int16, see kernels/int16_gemm.h) and PanelWeights (16-column f32/f16
 // panels for the AVX2 product, see kernels/panel_gemm.h). The stored copies are handed back to
-// the page cache after packing, so the resident size does not double.
+// the page cache after packing, so the resident size does not double; Int16Weights keeps q8_0,
+// q5_0 and q4_0 matrices as stored instead (its product reads them in place).
 #pragma once
 
 #include <vector>
@@ -69,6 +70,9 @@ class PanelWeights : public PackedWeights<PanelMatrix> {
 class Int16Weights : public PackedWeights<Int16Matrix> {
  public:
   using PackedWeights::PackedWeights;
+  // Whether every matrix but the convolutions' is read in place (q8_0, q5_0 or q4_0): packing
+  // then copies nothing but the two small f32 convolutions.
+  static bool reads_in_place(const ModelWeights& weights);
 };
 
 using Bf16Linear = PackedLinear<Bf16Matrix>;
