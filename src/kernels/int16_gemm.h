@@ -6,6 +6,9 @@
 // The rounding costs ~7e-4 relative error per product on Gaussian operands (int16_gemm_test), less
 // than bf16 inputs cost; outlier values in a row coarsen the whole row.
 //
+// q8_0, q5_0 and q4_0 weights need no packed copy: their products unpack and round the stored
+// blocks slice by slice (int16_gemm_blocks).
+//
 // Layouts (int32 words each holding a pair of int16 values, depth 2p in the low half):
 //   weights: panels of 16 columns, [ceil(n/16)][ceil(k/2)][16] words, zero padded;
 //   activations: tiles of 6 rows, [ceil(m/6)][ceil(k/2)][6] words, zero padded.
@@ -82,8 +85,9 @@ void int16_gemm(PanelKernel kernel, int m, int n, int k, const int32_t* a_tiles,
 
 // One thread: c[m][n] = a W^T (+ the old c with `accumulate`), a as for int16_gemm (depth
 // w.cols), W the first n rows of block-quantized w (int16_block_readable) read in place: each
-// 16-row slice is unpacked to int16 pairs when its turn comes, and the exact integer sums of
-// each 32-value block are scaled by the block's d. Bit-identical between kernels.
+// 16-row slice of each depth pass is unpacked when its turn comes, every row rounded to 12 bits
+// against one scale (the pass's largest block scale times the type's largest integer), and
+// multiplied as packed panels are. Bit-identical between kernels.
 void int16_gemm_blocks(PanelKernel kernel, int m, int n, const int32_t* a_tiles, const float* a_scales,
                        const WeightMatrix& w, float* c, size_t ldc, bool accumulate);
 
@@ -93,7 +97,7 @@ void linear_int16(const float* x, int rows, const Int16Matrix& w, const float* b
 
 // The same on block-quantized weights as stored (int16_block_readable; in = w.cols): the
 // reduced-precision many-row products of quantized matrices that are not packed, such as the
-// decoder's during a prompt (small q8_0: 256-token prompt 0.6x the time of the f32 panel product
+// decoder's during a prompt (small q8_0: 256-token prompt 0.7x the time of the f32 panel product
 // on dequantized slices, bench/README.md).
 void linear_int16_blocks(const float* x, int rows, const WeightMatrix& w, const float* bias, float* y,
                          Epilogue epilogue = Epilogue::Store);

@@ -142,8 +142,8 @@ void linear(const float* x, int rows, int in, const WeightMatrix& w, const float
   } else if (precision == Precision::Reduced && int16_block_readable(w.type) && in == w.cols && out == w.rows &&
              panel_gemm_preferred()) {
     // Reduced-precision products of quantized weights (the decoder's prompts), on AVX2-only CPUs:
-    // 12-bit activations against the stored integers, as the decode steps meet int8 ones
-    // (small q8_0, 256-token prompt: 0.6x the time of the f32 panel product, bench/README.md).
+    // 12-bit activations against the stored blocks rounded to 12 bits per row, as decode steps
+    // meet int8 activation blocks (small q8_0, 256-token prompt: 0.7x the time of the f32 panel product, bench/README.md).
     linear_int16_blocks(x, rows, w, bias, y, epilogue);
   } else if (panel_packable(w) && in == w.cols && out == w.rows && panel_gemm_preferred()) {
     // AVX2-only CPUs: the panel product reads f16/f32 weight rows as they are stored, with
