@@ -142,7 +142,8 @@ inline float int16_block_multipliers(const WeightMatrix& w, int row, int b0, int
     std::memcpy(&bits, blocks + static_cast<size_t>(b) * block_bytes, sizeof(bits));
     multipliers[b] = fp16_to_fp32(bits);
     // NaN sticks: a comparison with it is false.
-    largest = std::isfinite(multipliers[b]) && !std::isnan(largest) ? std::max(largest, std::fabs(multipliers[b])) : NAN;
+    const bool finite = std::isfinite(multipliers[b]) && !std::isnan(largest);
+    largest = finite ? std::max(largest, std::fabs(multipliers[b])) : NAN;
   }
   const Int16RowScale s = int16_row_scale(largest * static_cast<float>(int16_block_limit(w.type)));
   for (int b = 0; b < nb; ++b) multipliers[b] *= s.inverse;

@@ -46,7 +46,9 @@ Stored encode(test::QuantCase type, int n, int k, uint32_t seed) {
   const std::vector<float> w = random_floats(static_cast<size_t>(n) * k, 0.1f, seed);
   const size_t row_bytes = matrix_row_bytes(type.matrix, k);
   Stored s{std::vector<unsigned char>(row_bytes * n), {}};
-  for (int j = 0; j < n; ++j) ggml_encode(type.ggml, w.data() + static_cast<size_t>(j) * k, s.bytes.data() + row_bytes * j, k);
+  for (int j = 0; j < n; ++j) {
+    ggml_encode(type.ggml, w.data() + static_cast<size_t>(j) * k, s.bytes.data() + row_bytes * j, k);
+  }
   s.matrix = WeightMatrix(s.bytes.data(), type.matrix, n, k);
   return s;
 }
@@ -240,14 +242,9 @@ TEST_F(LinearInt16Blocks, EpiloguesMatchLinearOnTheDequantizedWeights) {
             linear_int16(x.data(), rows, kept, b, via_matrix.data(), epilogue);
             linear(x.data(), rows, in, dequantized, b, out, expected.data(), epilogue);
             ASSERT_EQ(via_matrix, got);
-            double error = 0.0, norm = 0.0;
-            for (size_t i = 0; i < got.size(); ++i) {
-              error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
-              norm += expected[i] * static_cast<double>(expected[i]);
-            }
             // 12-bit rounding of both operands: ~5e-4 on Gaussian rows; a wrong layout or scale
             // gives O(1).
-            EXPECT_LT(std::sqrt(error / norm), 2e-3)
+            EXPECT_LT(test::relative_error(got, expected), 2e-3)
                 << matrix_type_name(type.matrix) << " rows=" << rows << " epilogue=" << static_cast<int>(epilogue);
           }
         }

@@ -287,13 +287,9 @@ TEST_F(LinearInt16, EpiloguesMatchLinear) {
           std::vector<float> got = y0, expected = y0;
           linear_int16(x.data(), rows, packed, b, got.data(), epilogue);
           linear(x.data(), rows, in, weight, b, out, expected.data(), epilogue);
-          double error = 0.0, norm = 0.0;
-          for (size_t i = 0; i < got.size(); ++i) {
-            error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
-            norm += expected[i] * static_cast<double>(expected[i]);
-          }
           // Gaussian operands: 12-bit rounding of both gives ~5e-4; a wrong layout gives O(1).
-          EXPECT_LT(std::sqrt(error / norm), 2e-3) << "rows=" << rows << " epilogue=" << static_cast<int>(epilogue);
+          EXPECT_LT(test::relative_error(got, expected), 2e-3)
+              << "rows=" << rows << " epilogue=" << static_cast<int>(epilogue);
         }
       }
     }
@@ -318,14 +314,9 @@ TEST_F(AttentionInt16, MatchesAttentionWithinTheRounding) {
         attention_int16(q.data(), width, k.data(), width, v.data(), width, got.data(), width, n_q, n_kv, n_head, d_head);
         attention(q.data(), width, k.data(), width, v.data(), width, expected.data(), width, n_q, n_kv, n_head, d_head,
                   /*causal=*/false, 0);
-        double error = 0.0, norm = 0.0;
-        for (size_t i = 0; i < got.size(); ++i) {
-          error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
-          norm += expected[i] * static_cast<double>(expected[i]);
-        }
         // Averages over many keys are small, and so is their norm: 1e-2 relative still fails a
         // wrong layout or a wrong scale by orders of magnitude.
-        EXPECT_LT(std::sqrt(error / norm), 1e-2) << isa_name(isa) << " n_q=" << n_q << " n_kv=" << n_kv;
+        EXPECT_LT(test::relative_error(got, expected), 1e-2) << isa_name(isa) << " n_q=" << n_q << " n_kv=" << n_kv;
       }
     }
   }

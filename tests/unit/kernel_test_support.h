@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -22,6 +23,16 @@ inline std::vector<float> random_floats(size_t n, float scale, uint32_t seed) {
   std::vector<float> v(n);
   for (float& x : v) x = dist(rng);
   return v;
+}
+
+// ||got - expected|| / ||expected|| (root of the summed squares, in double).
+inline double relative_error(const std::vector<float>& got, const std::vector<float>& expected) {
+  double error = 0.0, norm = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
+    norm += expected[i] * static_cast<double>(expected[i]);
+  }
+  return std::sqrt(error / norm);
 }
 
 // v rounded to IEEE half (round to nearest even).
