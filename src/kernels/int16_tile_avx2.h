@@ -3,16 +3,26 @@
 // after <immintrin.h>, inside the including file's `#pragma GCC target("avx2")` region.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/int16_gemm.h"
 
 namespace wisp {
 
-// lo/hi[r] += the sums over kp pairs of activation tile a (row r) times the panel's 16 columns.
+// c[R][16] = (add ? c : 0) + (sum over kp pairs of a x panel) * a_scale[r] * b_scale[j].
 template <int R>
-inline __attribute__((always_inline)) void accumulate_pairs(int kp, const int32_t* a, const int32_t* panel,
-                                                            __m256i (&lo)[R], __m256i (&hi)[R]) {
+inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
+                                                const float* b_scale, float* c, size_t ldc, bool add) {
+  // Rolled loops over the rows would keep the accumulators in memory (as in the f32 tile).
+  __m256i lo[R], hi[R];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + kPanelWidth - 1), _MM_HINT_T0);
+    lo[r] = _mm256_setzero_si256();
+    hi[r] = _mm256_setzero_si256();
+  }
   if constexpr (R == 6) {
     // GCC spills eight of the twelve accumulators on every step if left to itself: vpmaddwd
     // writes a third register, and it keeps both panel vectors in registers besides. Here the
@@ -52,22 +62,6 @@ inline __attribute__((always_inline)) void accumulate_pairs(int kp, const int32_
       }
     }
   }
-}
-
-// c[R][16] = (add ? c : 0) + (sum over kp pairs of a x panel) * a_scale[r] * b_scale[j].
-template <int R>
-inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
-                                                const float* b_scale, float* c, size_t ldc, bool add) {
-  // Rolled loops over the rows would keep the accumulators in memory (as in the f32 tile).
-  __m256i lo[R], hi[R];
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + kPanelWidth - 1), _MM_HINT_T0);
-    lo[r] = _mm256_setzero_si256();
-    hi[r] = _mm256_setzero_si256();
-  }
-  accumulate_pairs<R>(kp, a, panel, lo, hi);
   const __m256 s0 = _mm256_loadu_ps(b_scale), s1 = _mm256_loadu_ps(b_scale + 8);
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
@@ -85,8 +79,8 @@ inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const 
   }
 }
 
-inline void run_tile(int rows, int kp, const int32_t* a, const int32_t* panel, const float* a_scale, const float* b_scale,
-              float* c, size_t ldc, bool add) {
+inline void run_tile(int rows, int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
+                     const float* b_scale, float* c, size_t ldc, bool add) {
   switch (rows) {
     case 6: tile<6>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
     case 5: tile<5>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
