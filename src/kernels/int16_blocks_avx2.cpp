@@ -62,6 +62,26 @@ inline __attribute__((always_inline)) void decode_block(const uint8_t* block, __
   }
 }
 
+// The same for block b of a q5_0r row: the int8 kernel's unpacking (quant_dot_avx2.cpp) gives
+// the stored values as bytes in order, less the offset, widened.
+inline __attribute__((always_inline)) void decode_q5_0r_block(const Q5_0rBlock& block, __m256i& first,
+                                                               __m256i& second) {
+  uint64_t pair;
+  std::memcpy(&pair, block.bits, sizeof pair);
+  const __m256i word = _mm256_set1_epi64x(static_cast<long long>(pair));
+  const __m256i bits = block.odd ? _mm256_sllv_epi64(word, _mm256_setr_epi64x(1, 2, 3, 4))
+                                 : _mm256_srlv_epi64(word, _mm256_setr_epi64x(0, 1, 2, 3));
+  const __m256i nibbles =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.nibbles)));
+  const __m256i sixteen = _mm256_set1_epi8(16);
+  const __m256i q = _mm256_or_si256(
+      _mm256_and_si256(_mm256_srlv_epi32(nibbles, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15)),
+      _mm256_and_si256(bits, sixteen));
+  const __m256i values = _mm256_sub_epi8(q, sixteen);
+  first = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(values));
+  second = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(values, 1));
+}
+
 // Four vectors of eight values times the multiplier, rounded (to nearest even, as nearbyint),
 // narrowed back to int16 lanes in order.
 inline __attribute__((always_inline)) __m256i round_values(__m256i values, __m256 multiplier) {
@@ -84,7 +104,9 @@ void unpack(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float
   for (int r0 = 0; r0 < kPanelWidth; r0 += 8) {
     const uint8_t* rows[8];
     for (int r = 0; r < 8; ++r) {
-      rows[r] = r0 + r < present ? w.row_data(j0 + r0 + r) + static_cast<size_t>(b0) * kBlockBytes : nullptr;
+      // q5_0r finds its blocks from the row's start, the others from the pass's first block.
+      const size_t skip = T == MatrixType::Q5_0R ? 0 : static_cast<size_t>(b0) * kBlockBytes;
+      rows[r] = r0 + r < present ? w.row_data(j0 + r0 + r) + skip : nullptr;
     }
     for (int b = 0; b < nb; ++b) {
       __m256i first[8], second[8];
@@ -93,7 +115,11 @@ void unpack(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float
           first[r] = second[r] = _mm256_setzero_si256();
           continue;
         }
-        decode_block<T>(rows[r] + static_cast<size_t>(b) * kBlockBytes, first[r], second[r]);
+        if constexpr (T == MatrixType::Q5_0R) {
+          decode_q5_0r_block(q5_0r_block(rows[r], w.cols / kMatrixQuantBlock, b0 + b), first[r], second[r]);
+        } else {
+          decode_block<T>(rows[r] + static_cast<size_t>(b) * kBlockBytes, first[r], second[r]);
+        }
         const __m256 multiplier = _mm256_set1_ps(multipliers[r0 + r][b]);
         first[r] = round_values(first[r], multiplier);
         second[r] = round_values(second[r], multiplier);
@@ -116,6 +142,7 @@ void int16_unpack_blocks_avx2(const WeightMatrix& w, int j0, int b0, int nb, int
     case MatrixType::Q8_0: unpack<MatrixType::Q8_0>(w, j0, b0, nb, words, scales); break;
     case MatrixType::Q5_0: unpack<MatrixType::Q5_0>(w, j0, b0, nb, words, scales); break;
     case MatrixType::Q4_0: unpack<MatrixType::Q4_0>(w, j0, b0, nb, words, scales); break;
+    case MatrixType::Q5_0R: unpack<MatrixType::Q5_0R>(w, j0, b0, nb, words, scales); break;
     default: int16_unpack_blocks_scalar(w, j0, b0, nb, words, scales); break;
   }
 }

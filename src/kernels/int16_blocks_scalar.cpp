@@ -9,18 +9,16 @@
 namespace wisp {
 
 void int16_unpack_blocks_scalar(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float* scales) {
-  const size_t block_bytes = quant_block_bytes(w.type);
   float multipliers[kInt16PassBlocks];
   for (int r = 0; r < kPanelWidth; ++r) {
     const bool present = j0 + r < w.rows;
     scales[r] = present ? int16_block_multipliers(w, j0 + r, b0, nb, multipliers) : 0.0f;
     for (int b = 0; b < nb; ++b) {
-      const uint8_t* block = present ? w.row_data(j0 + r) + static_cast<size_t>(b0 + b) * block_bytes : nullptr;
       for (int p = 0; p < kInt16BlockPairs; ++p) {
         uint32_t word = 0;
         if (present) {
           auto rounded = [&](int j) {
-            const float q = static_cast<float>(int16_block_value(w.type, block, j));
+            const float q = static_cast<float>(int16_block_value(w, j0 + r, b0 + b, j));
             return static_cast<uint16_t>(static_cast<int32_t>(std::nearbyint(q * multipliers[b])));
           };
           word = rounded(2 * p) | static_cast<uint32_t>(rounded(2 * p + 1)) << 16;

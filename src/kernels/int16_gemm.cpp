@@ -45,7 +45,7 @@ void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, 
 void Int16Matrix::Free::operator()(void* p) const { std::free(p); }
 
 bool int16_block_readable(MatrixType type) {
-  return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0;
+  return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0 || type == MatrixType::Q5_0R;
 }
 
 Int16Matrix::Int16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols) {

@@ -9,6 +9,7 @@
 
 #include "kernels/int16_gemm.h"
 #include "kernels/panel_gemm_internal.h"
+#include "kernels/q5_0r.h"
 #include "model/ggml_quant.h"
 
 namespace wisp {
@@ -107,14 +108,23 @@ inline constexpr int kInt16PassBlocks = kInt16DepthBlock / kMatrixQuantBlock;
 // and 288 rows of activation tiles over one pass (288 KB) still fit L2.
 inline constexpr int kInt16BlocksRowBlock = 288;
 
-// The integer of value j (0..31) of a q8_0 / q5_0 / q4_0 block: value = d * q.
-inline int int16_block_value(MatrixType type, const uint8_t* block, int j) {
-  switch (type) {
+// Block b of weight row `row`: where its f16 scale is, and the integer of its value j (0..31),
+// value = d * q, for q8_0 / q5_0 / q4_0 blocks and q5_0r's regrouped ones.
+inline const uint8_t* int16_block_scale(const WeightMatrix& w, int row, int b) {
+  if (w.type == MatrixType::Q5_0R) return w.row_data(row) + q5_0r_layout(w.cols / kMatrixQuantBlock, b).scale;
+  return w.row_data(row) + static_cast<size_t>(b) * quant_block_bytes(w.type);
+}
+
+inline int int16_block_value(const WeightMatrix& w, int row, int b, int j) {
+  const uint8_t* block = w.row_data(row) + static_cast<size_t>(b) * quant_block_bytes(w.type);
+  switch (w.type) {
     case MatrixType::Q8_0: return static_cast<int8_t>(block[2 + j]);
     case MatrixType::Q4_0: {
       const uint8_t byte = block[2 + (j & 15)];
       return (j < 16 ? byte & 15 : byte >> 4) - 8;
     }
+    case MatrixType::Q5_0R:
+      return q5_0r_stored_value(q5_0r_block(w.row_data(row), w.cols / kMatrixQuantBlock, b), j) - 16;
     default: {  // Q5_0
       const uint32_t high = static_cast<uint32_t>(block[2]) | static_cast<uint32_t>(block[3]) << 8 |
                             static_cast<uint32_t>(block[4]) << 16 | static_cast<uint32_t>(block[5]) << 24;
@@ -127,19 +137,17 @@ inline int int16_block_value(MatrixType type, const uint8_t* block, int j) {
 
 // Largest |q| a block of the type holds (int8 reaches -128; the 5- and 4-bit types -16 and -8).
 inline int int16_block_limit(MatrixType type) {
-  return type == MatrixType::Q8_0 ? 128 : type == MatrixType::Q5_0 ? 16 : 8;
+  return type == MatrixType::Q8_0 ? 128 : type == MatrixType::Q5_0 || type == MatrixType::Q5_0R ? 16 : 8;
 }
 
 // Row `row` of w over blocks [b0, b0 + nb) rounded to 12 bits against one scale: value q of
 // block b becomes nearbyint(q * multipliers[b]). Returns the step (the row's scale): the largest
 // block scale times the type's limit spans +-kInt16Levels, so no value can exceed it.
 inline float int16_block_multipliers(const WeightMatrix& w, int row, int b0, int nb, float* multipliers) {
-  const size_t block_bytes = quant_block_bytes(w.type);
-  const uint8_t* blocks = w.row_data(row) + static_cast<size_t>(b0) * block_bytes;
   float largest = 0.0f;
   for (int b = 0; b < nb; ++b) {
     uint16_t bits;
-    std::memcpy(&bits, blocks + static_cast<size_t>(b) * block_bytes, sizeof(bits));
+    std::memcpy(&bits, int16_block_scale(w, row, b0 + b), sizeof(bits));
     multipliers[b] = fp16_to_fp32(bits);
     // NaN sticks: a comparison with it is false.
     const bool finite = std::isfinite(multipliers[b]) && !std::isnan(largest);

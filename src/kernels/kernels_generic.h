@@ -327,6 +327,21 @@ void gemv_impl(const float* x, int n_rows, int ldx, const WeightMatrix& w, int c
     WISP_GEMV_CASE(Q5_1)
     WISP_GEMV_CASE(Q4_0)
     WISP_GEMV_CASE(Q4_1)
+    case MatrixType::Q5_0R: {
+      // Regrouped q5_0 is read by the int8 and int16 kernels; any other product on it (none in
+      // the decoder) widens a few rows at a time.
+      constexpr int kRows = 16;
+      thread_local std::vector<float> widened;
+      widened.resize(static_cast<size_t>(kRows) * w.cols);
+      for (int j0 = col_begin; j0 < col_end; j0 += kRows) {
+        const int j1 = std::min(col_end, j0 + kRows);
+        w.rows_to_f32(j0, j1, widened.data());
+        const WeightMatrix rows(widened.data(), MatrixType::F32, j1 - j0, w.cols);
+        gemv_typed<S, MatrixType::F32>(x, n_rows, ldx, rows, 0, j1 - j0, bias ? bias + j0 : nullptr, accumulate,
+                                       y + j0, ldy);
+      }
+      break;
+    }
   }
 #undef WISP_GEMV_CASE
 }
@@ -352,6 +367,7 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
     case MatrixType::Q5_1: rows_to_f32_quant<S, MatrixType::Q5_1>(w, row_begin, row_end, dst); return;
     case MatrixType::Q4_0: rows_to_f32_quant<S, MatrixType::Q4_0>(w, row_begin, row_end, dst); return;
     case MatrixType::Q4_1: rows_to_f32_quant<S, MatrixType::Q4_1>(w, row_begin, row_end, dst); return;
+    case MatrixType::Q5_0R: w.rows_to_f32(row_begin, row_end, dst); return;
   }
 }
 

@@ -67,6 +67,10 @@ Int8Kernel int8_kernel_for(Isa isa) {
 Int8Terms int8_terms(Int8Kernel kernel, MatrixType type) {
   Int8Terms terms;
   if (kernel == Int8Kernel::Scalar) return terms;  // works on signed values directly
+  if (type == MatrixType::Q5_0R) {
+    terms.block_offset = int8_weight_offset(type);  // scales and offsets eight blocks at a time
+    return terms;
+  }
   terms.minimum = int8_has_minimum(type);
   // Lane sums carry offset * Σq per block: the nibble types' stored offset. The q8_0 kernel uses
   // signed products (sign trick) and needs none.
@@ -98,6 +102,10 @@ void quantize_rows_scalar(const float* x, int rows, int in, Int8Terms terms, con
         out.scales(r)[at] = d;
         if (terms.offset_multiple != 0) out.offsets(r)[at] = -terms.offset_multiple * sum;
         if (terms.minimum) out.minimum_terms(r)[at] = d * static_cast<float>(sum) * 0.125f;
+      }
+      if (terms.block_offset != 0) {
+        out.block_scales(r)[b] = d;
+        out.block_offset_terms(r)[b] = d * static_cast<float>(-terms.block_offset * sum);
       }
     }
   }

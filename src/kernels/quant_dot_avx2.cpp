@@ -2,10 +2,12 @@
 // uses. One 256-bit vector per 32-value block: vpmaddubsw multiplies unsigned weight bytes by
 // signed activation bytes into pairwise int16 sums, vpmaddwd by ones widens them to eight int32
 // lanes, which are converted and scaled once per block.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/q5_0r.h"
 #include "kernels/quant_dot_internal.h"
 
 #if defined(__x86_64__)
@@ -52,6 +54,13 @@ float load_half(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// A block's f16 scale in all eight lanes (vpbroadcastw + vcvtph2ps: no scalar round trip).
+__m256 broadcast_half(const uint8_t* p) {
+  int16_t h;
+  std::memcpy(&h, p, sizeof h);
+  return _mm256_cvtph_ps(_mm_set1_epi16(h));
+}
+
 // The 32 weight values of a block as bytes in value order: q8_0's signed values, the other
 // types' unsigned stored values (offset or minimum still to apply).
 template <MatrixType T>
@@ -60,8 +69,11 @@ __m256i weight_bytes(const uint8_t* block) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
   } else {
     // Low nibbles are values 0..15, high nibbles 16..31.
-    const __m128i nibbles = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + int8_nibbles_offset(T)));
-    __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(nibbles, 4), nibbles), _mm256_set1_epi8(15));
+    // Both halves load the 16 bytes; the upper half shifts them down a nibble.
+    const __m256i nibbles = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + int8_nibbles_offset(T))));
+    __m256i w = _mm256_and_si256(_mm256_srlv_epi32(nibbles, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                                 _mm256_set1_epi8(15));
     if constexpr (int8_has_fifth_bit(T)) {
       uint32_t fifth;
       std::memcpy(&fifth, block + int8_bits_offset(T), 4);
@@ -86,7 +98,7 @@ struct Avx2Int8 {
   static void block_step(const uint8_t* block, const uint8_t* const (&rows)[R], size_t lane_bytes, size_t b,
                          __m256 (&out)[R]) {
     const __m256i w = weight_bytes<T>(block);
-    const __m256 d = _mm256_set1_ps(load_half(block));
+    const __m256 d = broadcast_half(block);
     const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -113,9 +125,110 @@ struct Avx2Int8 {
     }
   }
 
+  // One q5_0r group of K blocks (kernels/q5_0r.h) of C weight rows against R activation rows.
+  // Per block and weight row: nibbles (broadcast, shift the upper half, mask), fifth bits (one
+  // 64-bit lane shift of the pair word puts each at bit 4 of its value's byte, mask) and an or;
+  // the eight blocks' scales d_w * d_x are formed once per group and read back broadcast, and the
+  // offset's share (-16 d_w d_x Σq) is one multiply-add per group.
+  template <int K, int C, int R>
+  static inline __attribute__((always_inline)) void q5_0r_group(const uint8_t* const (&groups)[C],
+                                                                const uint8_t* const (&rows)[R], const float* const (&dx)[R],
+                                                                const float* const (&ox)[R], int g0, __m256 (&acc)[C][R]) {
+    const __m256i nibble_shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
+    const __m256i even_shift = _mm256_setr_epi64x(0, 1, 2, 3), odd_shift = _mm256_setr_epi64x(1, 2, 3, 4);
+    const __m256i low = _mm256_set1_epi8(15), fifth = _mm256_set1_epi8(16), ones = _mm256_set1_epi16(1);
+    // Lanes past K are not loaded (a short last group): zero scales, zero terms.
+    const __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(K), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    alignas(32) float scales[C][R][kQ5_0rGroup];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      __m128i halves = _mm_setzero_si128();
+      std::memcpy(&halves, groups[c], 2 * K);
+      const __m256 dw = _mm256_cvtph_ps(halves);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        _mm256_store_ps(scales[c][r], _mm256_mul_ps(dw, _mm256_maskload_ps(dx[r] + g0, present)));
+        acc[c][r] = _mm256_fmadd_ps(dw, _mm256_maskload_ps(ox[r] + g0, present), acc[c][r]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < K; ++i) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        uint64_t pair;
+        std::memcpy(&pair, groups[c] + 2 * K + 8 * (i / 2), sizeof pair);
+        const __m256i word = _mm256_set1_epi64x(static_cast<long long>(pair));
+        const __m256i bits = i % 2 == 0 ? _mm256_srlv_epi64(word, even_shift) : _mm256_sllv_epi64(word, odd_shift);
+        const __m256i nibbles = _mm256_broadcastsi128_si256(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(groups[c] + 6 * K + 16 * i)));
+        const __m256i w = _mm256_or_si256(_mm256_and_si256(_mm256_srlv_epi32(nibbles, nibble_shift), low),
+                                          _mm256_and_si256(bits, fifth));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[r] + (g0 + i) * kMatrixQuantBlock));
+          const __m256i lanes = _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones);  // w <= 31: no saturation
+          acc[c][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_broadcast_ss(&scales[c][r][i]), acc[c][r]);
+        }
+      }
+    }
+  }
+
+  // Weight rows [j, j + C) of a q5_0r matrix against rows [r0, r0 + R).
+  template <int C, int R>
+  static void q5_0r_columns(const Int8Rows& x, int r0, const WeightMatrix& w, int j, bool prefetch,
+                            const uint8_t*& next_prefetch, const float* bias, bool accumulate, float* y, int ldy) {
+    const int n_blocks = x.blocks;
+    const uint8_t* rows[R];
+    const float* dx[R];
+    const float* ox[R];
+    for (int r = 0; r < R; ++r) {
+      rows[r] = reinterpret_cast<const uint8_t*>(x.values(r0 + r));
+      dx[r] = x.block_scales(r0 + r);
+      ox[r] = x.block_offset_terms(r0 + r);
+    }
+    __m256 acc[C][R];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[c][r] = _mm256_setzero_ps();
+    }
+    for (int g0 = 0; g0 < n_blocks; g0 += kQ5_0rGroup) {
+      const int k = std::min(kQ5_0rGroup, n_blocks - g0);
+      const uint8_t* groups[C];
+      for (int c = 0; c < C; ++c) groups[c] = w.row_data(j + c) + static_cast<size_t>(g0) * kQ5_0rBlockBytes;
+      if (prefetch) {
+        const uint8_t* end = groups[C - 1] + static_cast<size_t>(k) * kQ5_0rBlockBytes + kPrefetchBytes;
+        for (; next_prefetch < end; next_prefetch += 64) _mm_prefetch(next_prefetch, _MM_HINT_T0);
+      }
+      switch (k) {
+        case 8: q5_0r_group<8, C, R>(groups, rows, dx, ox, g0, acc); break;
+        case 6: q5_0r_group<6, C, R>(groups, rows, dx, ox, g0, acc); break;
+        case 4: q5_0r_group<4, C, R>(groups, rows, dx, ox, g0, acc); break;
+        default: q5_0r_group<2, C, R>(groups, rows, dx, ox, g0, acc); break;  // rows hold an even count
+      }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) store_int8_result(y, ldy, r0 + r, j + c, horizontal_sum(acc[c][r]), bias, accumulate);
+    }
+  }
+
   template <MatrixType T, int R>
   static void columns(const Int8Rows& x, int r0, const WeightMatrix& w, int c0, int c1, bool prefetch,
                       const float* bias, bool accumulate, float* y, int ldy) {
+    if constexpr (T == MatrixType::Q5_0R) {
+      // Four weight rows side by side for one activation row (independent chains sharing its
+      // loads), two for two, one for more.
+      constexpr int kCols = R == 1 ? 4 : R == 2 ? 2 : 1;
+      const uint8_t* next_prefetch = w.row_data(c0) + kPrefetchBytes;
+      int j = c0;
+      for (; j + kCols <= c1; j += kCols) {
+        q5_0r_columns<kCols, R>(x, r0, w, j, prefetch, next_prefetch, bias, accumulate, y, ldy);
+      }
+      for (; j < c1; ++j) q5_0r_columns<1, R>(x, r0, w, j, prefetch, next_prefetch, bias, accumulate, y, ldy);
+      return;
+    }
     constexpr size_t kBlockBytes = quant_block_bytes(T);
     // The nibble types' blocks are a long chain of dependent steps (unpack, fifth bits, two
     // integer multiplies, convert, FMA): with few rows, several weight rows run side by side
@@ -217,6 +330,10 @@ void quantize_rows_avx2(const float* x, int rows, int in, Int8Terms terms, const
       }
       if (terms.minimum) {
         _mm256_storeu_ps(out.minimum_terms(r) + lane, _mm256_set1_ps(d * static_cast<float>(sum) * 0.125f));
+      }
+      if (terms.block_offset != 0) {
+        out.block_scales(r)[b] = d;
+        out.block_offset_terms(r)[b] = d * static_cast<float>(-terms.block_offset * sum);
       }
     }
   }

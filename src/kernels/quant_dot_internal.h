@@ -54,21 +54,26 @@ struct Int8Rows {
   // The _1 types: d * Σq / 8 per lane, multiplied by the weight block's minimum m (8 lanes sum
   // to m d Σq).
   float* minimum_terms(int r) const { return reinterpret_cast<float*>(row(r) + 3 * lane_array_bytes()); }
+  // Per block, one float each (q5_0r's kernel reads eight blocks' at a time): d, and
+  // -offset * d * Σq, the block's share of the weights' offset.
+  float* block_scales(int r) const { return reinterpret_cast<float*>(row(r) + 4 * lane_array_bytes()); }
+  float* block_offset_terms(int r) const { return block_scales(r) + blocks; }
 
   size_t lane_array_bytes() const { return static_cast<size_t>(blocks) * kInt8Lanes * 4; }
   uint8_t* row(int r) const { return base + stride * static_cast<size_t>(r); }
-  // Bytes one row needs (values + three lane arrays), rounded to a cache line.
+  // Bytes one row needs (values, three lane arrays, two block arrays), rounded to a cache line.
   static size_t row_bytes(int in) {
     const size_t blocks = static_cast<size_t>(in) / kMatrixQuantBlock;
-    return (blocks * (kMatrixQuantBlock + 3 * kInt8Lanes * 4) + 63) / 64 * 64;
+    return (blocks * (kMatrixQuantBlock + 3 * kInt8Lanes * 4 + 2 * 4) + 63) / 64 * 64;
   }
 };
 
 // What the kernel for a weight type needs besides values and scales: the per-lane multiple k of
-// -Σq (offsets), or the minimum terms.
+// -Σq (offsets), the minimum terms, or the block arrays with this weight offset.
 struct Int8Terms {
   int offset_multiple = 0;
   bool minimum = false;
+  int block_offset = 0;  // 0: no block arrays
 };
 Int8Terms int8_terms(Int8Kernel kernel, MatrixType type);
 
@@ -148,6 +153,8 @@ void int8_gemv(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_
       return int8_gemv_typed<K, MatrixType::Q4_0>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::Q4_1:
       return int8_gemv_typed<K, MatrixType::Q4_1>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
+    case MatrixType::Q5_0R:
+      return int8_gemv_typed<K, MatrixType::Q5_0R>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::F32:
     case MatrixType::F16:
     case MatrixType::BF16: break;
@@ -156,7 +163,7 @@ void int8_gemv(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_
 
 // Weight value offsets of the _0 types (stored value = q + offset; q8_0 has none).
 constexpr int int8_weight_offset(MatrixType type) {
-  return type == MatrixType::Q4_0 ? 8 : type == MatrixType::Q5_0 ? 16 : 0;
+  return type == MatrixType::Q4_0 ? 8 : type == MatrixType::Q5_0 || type == MatrixType::Q5_0R ? 16 : 0;
 }
 constexpr bool int8_has_minimum(MatrixType type) { return type == MatrixType::Q4_1 || type == MatrixType::Q5_1; }
 constexpr bool int8_has_fifth_bit(MatrixType type) { return type == MatrixType::Q5_0 || type == MatrixType::Q5_1; }

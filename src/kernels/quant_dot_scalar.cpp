@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/convert.h"
+#include "kernels/q5_0r.h"
 #include "kernels/quant_dot_internal.h"
 
 namespace wisp {
@@ -45,6 +46,15 @@ void decode_block(const uint8_t* block, DecodedBlock& out) {
   }
 }
 
+// Block b of a q5_0r row (kernels/q5_0r.h).
+void decode_q5_0r_block(const uint8_t* row, int n_blocks, int b, DecodedBlock& out) {
+  const Q5_0rBlock block = q5_0r_block(row, n_blocks, b);
+  out.d = f16_to_f32(load_half(block.scale));
+  for (int v = 0; v < kMatrixQuantBlock; ++v) {
+    out.values[v] = q5_0r_stored_value(block, v) - int8_weight_offset(MatrixType::Q5_0R);
+  }
+}
+
 template <MatrixType T>
 void gemv_typed(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_end, const float* bias,
                 bool accumulate, float* y, int ldy) {
@@ -55,7 +65,11 @@ void gemv_typed(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col
     const uint8_t* row = w.row_data(j);
     for (int r = 0; r < x.rows; ++r) sums[r] = 0.0f;
     for (int b = 0; b < x.blocks; ++b) {
-      decode_block<T>(row + static_cast<size_t>(b) * kBlockBytes, wb);
+      if constexpr (T == MatrixType::Q5_0R) {
+        decode_q5_0r_block(row, x.blocks, b, wb);
+      } else {
+        decode_block<T>(row + static_cast<size_t>(b) * kBlockBytes, wb);
+      }
       for (int r = 0; r < x.rows; ++r) {
         const int8_t* q = x.values(r) + static_cast<size_t>(b) * kMatrixQuantBlock;
         int dot = 0, q_sum = 0;
@@ -80,6 +94,7 @@ void gemv(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_end, 
     case MatrixType::Q5_1: return gemv_typed<MatrixType::Q5_1>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::Q4_0: return gemv_typed<MatrixType::Q4_0>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::Q4_1: return gemv_typed<MatrixType::Q4_1>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
+    case MatrixType::Q5_0R: return gemv_typed<MatrixType::Q5_0R>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::F32:
     case MatrixType::F16:
     case MatrixType::BF16: break;

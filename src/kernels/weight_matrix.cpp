@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/convert.h"
+#include "kernels/q5_0r.h"
 #include "model/ggml_quant.h"
 
 namespace wisp {
@@ -23,6 +24,7 @@ const char* matrix_type_name(MatrixType type) {
     case MatrixType::Q5_1: return "q5_1";
     case MatrixType::Q4_0: return "q4_0";
     case MatrixType::Q4_1: return "q4_1";
+    case MatrixType::Q5_0R: return "q5_0r";
   }
   return "?";
 }
@@ -42,6 +44,9 @@ void WeightMatrix::rows_to_f32(int row_begin, int row_end, float* dst) const {
     case MatrixType::Q5_1: dequantize_row_q5_1(reinterpret_cast<const BlockQ5_1*>(rows_data), dst, count); break;
     case MatrixType::Q4_0: dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(rows_data), dst, count); break;
     case MatrixType::Q4_1: dequantize_row_q4_1(reinterpret_cast<const BlockQ4_1*>(rows_data), dst, count); break;
+    case MatrixType::Q5_0R:
+      for (int r = row_begin; r < row_end; ++r) q5_0r_row_to_f32(row_data(r), cols, dst + static_cast<size_t>(r - row_begin) * cols);
+      break;
   }
 }
 

@@ -1,7 +1,9 @@
 // A row-major weight matrix [rows][cols] in the precision the model file stores: f32, f16, bf16,
 // or one of ggml's 32-value block-quantized formats (q8_0, q5_0, q5_1, q4_0, q4_1, laid out as
 // src/model/ggml_quant.h describes). Kernels read it in place and widen to f32 on the fly, so
-// smaller types move fewer bytes at decode (which is memory bound).
+// smaller types move fewer bytes at decode (which is memory bound). One type is wisp's own:
+// q5_0r, q5_0's blocks regrouped within each row at load for the int8 decode kernel
+// (kernels/q5_0r.h).
 #pragma once
 
 #include <cstddef>
@@ -11,7 +13,7 @@
 
 namespace wisp {
 
-enum class MatrixType { F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 };
+enum class MatrixType { F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, Q5_0R };
 
 inline constexpr int kMatrixQuantBlock = 32;  // values per block of every quantized type
 
@@ -21,7 +23,8 @@ constexpr bool is_quantized(MatrixType type) { return type >= MatrixType::Q8_0; 
 constexpr size_t quant_block_bytes(MatrixType type) {
   switch (type) {
     case MatrixType::Q8_0: return 34;
-    case MatrixType::Q5_0: return 22;
+    case MatrixType::Q5_0:
+    case MatrixType::Q5_0R: return 22;
     case MatrixType::Q5_1: return 24;
     case MatrixType::Q4_0: return 18;
     case MatrixType::Q4_1: return 20;

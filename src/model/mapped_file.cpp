@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "wisp/error.h"
@@ -38,5 +39,17 @@ MappedFile::MappedFile(std::string path, const std::byte* data, size_t size)
     : path_(std::move(path)), data_(data), size_(size) {}
 
 MappedFile::~MappedFile() { munmap(const_cast<std::byte*>(data_), size_); }
+
+void release_pages(const void* data, size_t bytes) {
+#ifdef MADV_PAGEOUT
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
 
 }  // namespace wisp

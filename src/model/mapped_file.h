@@ -26,4 +26,9 @@ class MappedFile {
   size_t size_;
 };
 
+// Hands the whole pages of [data, data + bytes) back to the page cache once a copy replaces them
+// (best effort). MADV_PAGEOUT keeps contents (anonymous memory is left alone without swap), so it
+// is safe on any buffer; pages shared with neighbouring tensors simply fault back in when read.
+void release_pages(const void* data, size_t bytes);
+
 }  // namespace wisp

@@ -4,6 +4,8 @@
 
 #include "model/model_parts.h"
 #include "kernels/bf16_gemm.h"
+#include "kernels/panel_gemm.h"
+#include "kernels/quant_dot_internal.h"
 #include "model/weights.h"
 #include "runtime/packed_weights.h"
 #include "wisp/error.h"
@@ -65,8 +67,8 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
                 " tokens but the model " + std::to_string(parts.info.dims.n_vocab));
   }
   if (parts.info.suppress_tokens.empty()) parts.info.suppress_tokens = parts.tokenizer.non_speech_tokens();
-  auto weights = std::make_shared<const ModelWeights>(parts.info.dims, parts.n_audio_ffn,
-                                                      parts.n_text_ffn, std::move(parts.tensors));
+  auto weights = std::make_shared<ModelWeights>(parts.info.dims, parts.n_audio_ffn, parts.n_text_ffn,
+                                                std::move(parts.tensors));
   // Quantized files keep their type in the info even where tensors are expanded for compute.
   const WeightType from_file = parts.info.weight_type;
   const bool float_file = from_file == WeightType::F32 || from_file == WeightType::F16 || from_file == WeightType::BF16;
@@ -92,6 +94,12 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     model->int16_weights_ = std::make_shared<const Int16Weights>(*weights);
   } else if (panel_gemm_preferred() && PanelWeights::supports(*weights)) {
     model->panel_weights_ = std::make_shared<const PanelWeights>(*weights);
+  }
+  if (compute != ComputeType::Float32 && panel_gemm_preferred() && int8_kernel_for(active_isa()) == Int8Kernel::Avx2) {
+    // Decode steps (int8 activations) on q5_0 files: regrouped blocks unpack in five vector
+    // operations instead of nine, which brings the step to memory speed (bench/README.md). The
+    // prompts' integer product reads them too; nothing else on these CPUs reads decoder weights.
+    weights->regroup_decoder_q5_0();
   }
   model->compute_type_ = compute;
   return model;

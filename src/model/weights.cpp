@@ -1,8 +1,12 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/q5_0r.h"
+#include "kernels/thread_pool.h"
+#include "model/mapped_file.h"
 #include "wisp/error.h"
 
 namespace wisp {
@@ -182,6 +186,37 @@ ModelWeights::ModelWeights(const ModelDims& d, int n_audio_ffn, int n_text_ffn, 
                   "' beyond the number of layers in the model's config");
     }
   }
+}
+
+int ModelWeights::regroup_decoder_q5_0() {
+  std::vector<WeightMatrix*> matrices;
+  auto add = [&](WeightMatrix& m) {
+    if (m.type == MatrixType::Q5_0 && q5_0r_regroupable(m.cols)) matrices.push_back(&m);
+  };
+  add(token_embedding);
+  for (DecoderBlockWeights& b : decoder_blocks) {
+    for (LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
+                             &b.cross_attn.out, &b.fc1, &b.fc2}) {
+      add(l->weight);
+    }
+  }
+  for (WeightMatrix* m : matrices) {
+    auto copy = std::make_unique_for_overwrite<uint8_t[]>(m->bytes());
+    const WeightMatrix source = *m;
+    const int n_blocks = source.cols / kMatrixQuantBlock;
+    uint8_t* rows = copy.get();
+    constexpr int kChunk = 256;
+    parallel_for((source.rows + kChunk - 1) / kChunk, [&](int task) {
+      const int r1 = std::min(source.rows, (task + 1) * kChunk);
+      for (int r = task * kChunk; r < r1; ++r) {
+        q5_0r_regroup_row(source.row_data(r), n_blocks, rows + source.row_bytes * static_cast<size_t>(r));
+      }
+    });
+    release_pages(source.data, source.bytes());
+    *m = WeightMatrix(copy.get(), MatrixType::Q5_0R, source.rows, source.cols);
+    regrouped_.push_back(std::move(copy));
+  }
+  return static_cast<int>(matrices.size());
 }
 
 }  // namespace wisp

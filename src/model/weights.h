@@ -5,6 +5,7 @@
 // positional embeddings are float32 (converted once at load).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -70,6 +71,11 @@ class ModelWeights {
   std::vector<DecoderBlockWeights> decoder_blocks;
   LayerNormWeights decoder_ln;
 
+  // Regroups the q5_0 matrices that decode steps read (the decoder's but the cross-attention
+  // keys/values, and the token embedding) as q5_0r (kernels/q5_0r.h), for the AVX2 int8 decode
+  // kernel; their stored pages go back to the page cache. Returns how many matrices changed.
+  int regroup_decoder_q5_0();
+
   WeightType stored_type() const { return stored_type_; }
   // Bytes of the checked tensors as stored (quantized blocks at their packed size).
   size_t bytes() const { return bytes_; }
@@ -85,6 +91,7 @@ class ModelWeights {
 
   RawTensorSet raw_;
   std::vector<std::unique_ptr<float[]>> converted_;
+  std::vector<std::unique_ptr<uint8_t[]>> regrouped_;
   WeightType stored_type_ = WeightType::F32;
   size_t bytes_ = 0;
 };

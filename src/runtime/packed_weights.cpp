@@ -1,14 +1,12 @@
 #include "runtime/packed_weights.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "kernels/thread_pool.h"
 
+#include "model/mapped_file.h"
 #include "model/weights.h"
 
 namespace wisp {
@@ -16,19 +14,8 @@ namespace wisp {
 namespace {
 
 // After packing, the stored copy of an encoder matrix is not read again: its memory-mapped
-// pages are handed back to the page cache so the packed copy does not double the resident size.
-// MADV_PAGEOUT keeps contents (anonymous memory is left alone without swap), so it is safe on
-// any buffer; pages shared with neighbouring tensors simply fault back in when read.
-void release_pages(const WeightMatrix& w) {
-#ifdef MADV_PAGEOUT
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(w.data) + page - 1) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(w.data) + w.bytes()) / page * page;
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);  // best effort
-#else
-  (void)w;
-#endif
-}
+// pages go back to the page cache so the packed copy does not double the resident size.
+void release_pages(const WeightMatrix& w) { wisp::release_pages(w.data, w.bytes()); }
 
 // Whether the packed form still reads the stored matrix (then its pages must stay).
 template <class Matrix>

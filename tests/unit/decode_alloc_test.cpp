@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <execinfo.h>
 #include <cstdlib>
 #include <memory>
@@ -25,9 +26,11 @@
 #include "decoding/decoding_task.h"
 #include "decoding/sampling.h"
 #include "decoding/token_decoders.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/quant_dot_internal.h"
 #include "kernels/thread_pool.h"
 #include "model/ggml_quant.h"
+#include "model/weights.h"
 #include "runtime/decoder.h"
 #include "wisp/model.h"
 
@@ -317,6 +320,85 @@ TEST_F(QuantizedDecodeSteps, GreedyDecoding) {
 }
 
 TEST_F(QuantizedDecodeSteps, BeamSearchFiveBeams) {
+  auto decoder = make_decoder(5);
+  DecodingOptions options = endless_options();
+  options.beam_size = 5;
+  expect_steps_allocate_nothing(*decoder, options);
+}
+
+// The q5_0 conversion in float16 compute mode: on AVX2-only CPUs the decoder's matrices that
+// decode steps read are regrouped at load (kernels/q5_0r.h), the cross-attention key/value
+// projections (run once per window) are not; the steps allocate nothing, and their logits are
+// those of the stored blocks.
+class RegroupedDecodeSteps : public DecodeSteps {
+ protected:
+  static void SetUpTestSuite() {
+    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
+    if (path == nullptr) return;
+    const std::string f16_path = path;
+    q5_0_path_ = f16_path.substr(0, f16_path.find_last_of('/') + 1) + "ggml-model-q5_0.bin";
+    load_model(q5_0_path_, ComputeType::Float16);
+  }
+  static std::string q5_0_path_;
+};
+
+std::string RegroupedDecodeSteps::q5_0_path_;
+
+TEST_F(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) {
+  const ModelWeights& w = model_->weights();
+  const MatrixType expected = panel_gemm_preferred() && int8_kernel_for(active_isa()) == Int8Kernel::Avx2
+                                  ? MatrixType::Q5_0R
+                                  : MatrixType::Q5_0;
+  EXPECT_EQ(w.token_embedding.type, expected);
+  for (const DecoderBlockWeights& b : w.decoder_blocks) {
+    for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
+                                   &b.cross_attn.out, &b.fc1, &b.fc2}) {
+      EXPECT_EQ(l->weight.type, expected);
+    }
+    EXPECT_EQ(b.cross_attn.key.weight.type, MatrixType::Q5_0);
+    EXPECT_EQ(b.cross_attn.value.weight.type, MatrixType::Q5_0);
+  }
+  EXPECT_EQ(w.encoder_blocks[0].fc1.weight.type, MatrixType::Q5_0);
+  // Full precision reads the stored blocks.
+  const auto exact = Model::load(q5_0_path_, LoadOptions{ComputeType::Float32});
+  EXPECT_EQ(exact->weights().token_embedding.type, MatrixType::Q5_0);
+}
+
+// The same file loaded with the panel products switched off (WISP_NO_PANELS) keeps its q5_0
+// blocks; every product of these steps (a short prompt, then single tokens: all int8) then
+// differs from the regrouped model's only in the order of its float sums.
+TEST_F(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
+  if (model_->weights().token_embedding.type != MatrixType::Q5_0R) GTEST_SKIP() << "not regrouped on this CPU";
+  setenv("WISP_NO_PANELS", "1", 1);
+  const auto stored_model = Model::load(q5_0_path_, LoadOptions{ComputeType::Float16});
+  unsetenv("WISP_NO_PANELS");
+  ASSERT_EQ(stored_model->weights().token_embedding.type, MatrixType::Q5_0);
+  Decoder regrouped(*model_, 1), stored(*stored_model, 1);
+  regrouped.set_audio_features(features_.data());
+  stored.set_audio_features(features_.data());
+  std::vector<int> tokens = initial_tokens(*model_, endless_options());
+  ASSERT_LE(tokens.size(), 16u);
+  const int n_vocab = regrouped.n_vocab();
+  for (int step = 0; step < 4; ++step) {
+    const int offset = step == 0 ? 0 : static_cast<int>(tokens.size()) - 1;
+    const int count = static_cast<int>(tokens.size()) - offset;
+    const float* a = regrouped.forward(tokens.data() + offset, 1, count, offset);
+    const std::vector<float> got(a, a + n_vocab);
+    const float* b = stored.forward(tokens.data() + offset, 1, count, offset);
+    const std::vector<float> expected(b, b + n_vocab);
+    double error = 0.0, norm = 0.0;
+    for (int i = 0; i < n_vocab; ++i) {
+      error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
+      norm += expected[i] * static_cast<double>(expected[i]);
+    }
+    EXPECT_LT(std::sqrt(error / norm), 1e-5) << "step " << step;
+    tokens.push_back(argmax(expected.data(), n_vocab));
+  }
+}
+
+TEST_F(RegroupedDecodeSteps, DecoderForwardSingleTokenSteps) { expect_forward_steps_allocate_nothing(); }
+
+TEST_F(RegroupedDecodeSteps, BeamSearchFiveBeams) {
   auto decoder = make_decoder(5);
   DecodingOptions options = endless_options();
   options.beam_size = 5;

@@ -1,6 +1,6 @@
 // The int8 decode path (kernels/quant_dot.h): activation quantization (the documented rule, the
 // SIMD quantizer byte-equal to the scalar one), every int8 kernel this CPU runs against a
-// double-precision evaluation of the same integer math for all five block types, the error
+// double-precision evaluation of the same integer math for all five block types and q5_0r, the error
 // against the exact f32 product, and linear()'s dispatch.
 #include <gtest/gtest.h>
 
@@ -24,6 +24,13 @@ using test::random_floats;
 using test::QuantCase;
 using test::kQuantTypes;
 
+// The five ggml types and q5_0r.
+const std::vector<QuantCase> kInt8Types = [] {
+  std::vector<QuantCase> types(std::begin(kQuantTypes), std::end(kQuantTypes));
+  types.push_back(test::kQ5_0rCase);
+  return types;
+}();
+
 std::vector<Int8Kernel> supported_kernels() {
   std::vector<Int8Kernel> kernels;
   for (Int8Kernel k : {Int8Kernel::Scalar, Int8Kernel::Avx2}) {
@@ -39,10 +46,13 @@ struct QuantMatrix {
       : type(q), bytes(1 + ggml_row_bytes(q.ggml, cols) * static_cast<size_t>(rows)) {
     std::vector<float> values = random_floats(static_cast<size_t>(rows) * cols, 0.1f, seed);
     std::fill(values.begin(), values.begin() + 32, 0.0f);
-    ggml_encode(q.ggml, values.data(), bytes.data() + 1, static_cast<int64_t>(values.size()));
+    test::encode_matrix(q, values.data(), rows, cols, bytes.data() + 1);
     matrix = WeightMatrix(bytes.data() + 1, q.matrix, rows, cols);
+    // ggml's own encoding decoded (q5_0r regroups the same blocks).
+    std::vector<uint8_t> ggml(ggml_row_bytes(q.ggml, cols) * static_cast<size_t>(rows));
+    ggml_encode(q.ggml, values.data(), ggml.data(), static_cast<int64_t>(values.size()));
     dequantized.resize(values.size());
-    ggml_decode(q.ggml, bytes.data() + 1, dequantized.data(), static_cast<int64_t>(values.size()));
+    ggml_decode(q.ggml, ggml.data(), dequantized.data(), static_cast<int64_t>(values.size()));
   }
   // The block minimum m of the _1 types (0 for the others).
   double minimum(int row, int block) const {
@@ -112,7 +122,7 @@ TEST(QuantDotActivations, SimdQuantizerEqualsScalar) {
   const int rows = 3, in = 160;
   std::vector<float> x = random_floats(static_cast<size_t>(rows) * in, 1.5f, 9);
   std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
-  for (Int8Terms terms : {Int8Terms{16, false}, Int8Terms{2, false}, Int8Terms{0, true}}) {
+  for (Int8Terms terms : {Int8Terms{16, false}, Int8Terms{2, false}, Int8Terms{0, true}, Int8Terms{0, false, 16}}) {
     std::vector<uint8_t> scalar(rows * Int8Rows::row_bytes(in), 0), simd(scalar.size(), 0);
     Int8Rows a{rows, in / 32, Int8Rows::row_bytes(in), scalar.data()};
     Int8Rows b{rows, in / 32, Int8Rows::row_bytes(in), simd.data()};
@@ -131,14 +141,22 @@ TEST_F(QuantDotLinear, MatchesIntegerMathForEveryKernelAndType) {
   struct Shape {
     int rows, in, out;
   };
-  // Every row count on a small odd-block shape, then wider inputs, more columns and tiles.
-  std::vector<Shape> shapes;
-  for (int rows = 1; rows <= kInt8MaxRows; ++rows) shapes.push_back({rows, 96, 37});
+  // Every row count on a small odd-block shape, then wider inputs, more columns and tiles. q5_0r
+  // rows hold an even block count: every row count on 10 blocks (a group and a partial one),
+  // then 6, 4 and 2 blocks (partial groups alone) and long rows.
+  std::vector<Shape> shapes, q5_0r_shapes;
+  for (int rows = 1; rows <= kInt8MaxRows; ++rows) {
+    shapes.push_back({rows, 96, 37});
+    q5_0r_shapes.push_back({rows, 320, 37});
+  }
   for (Shape s : {Shape{2, 256, 53}, Shape{5, 160, 200}, Shape{8, 128, 17}, Shape{16, 2048, 45}, Shape{1, 2048, 150}}) {
     shapes.push_back(s);
   }
-  for (const QuantCase& type : kQuantTypes) {
-    for (const Shape& s : shapes) {
+  for (Shape s : {Shape{2, 192, 53}, Shape{5, 128, 200}, Shape{1, 64, 17}, Shape{16, 2048, 45}, Shape{1, 2048, 150}}) {
+    q5_0r_shapes.push_back(s);
+  }
+  for (const QuantCase& type : kInt8Types) {
+    for (const Shape& s : type.matrix == MatrixType::Q5_0R ? q5_0r_shapes : shapes) {
       const QuantMatrix w(type, s.out, s.in, 17 + s.in);
       const std::vector<float> x = activations(s.rows, s.in, 3 + s.rows);
       const std::vector<double> xq = quantized_values(x.data(), s.rows, s.in);
@@ -194,7 +212,7 @@ TEST_F(QuantDotLinear, MatchesIntegerMathForEveryKernelAndType) {
 // sums are checked bit for bit across thread counts, on a width with partial groups and tasks.
 TEST_F(QuantDotLinear, ResultsDoNotDependOnTheThreadCount) {
   const int in = 512, out = 150;
-  for (const QuantCase& type : kQuantTypes) {
+  for (const QuantCase& type : kInt8Types) {
     const QuantMatrix w(type, out, in, 61);
     for (int rows : {1, 2, 5}) {
       const std::vector<float> x = activations(rows, in, 63 + rows);
@@ -244,7 +262,7 @@ TEST_F(QuantDotLinear, ErrorAgainstExactProductIsBounded) {
   for (int r = 0; r < rows; ++r) {
     std::fill_n(x_missing_block.begin() + static_cast<size_t>(r) * in + in - 32, 32, 0.0f);
   }
-  for (const QuantCase& type : kQuantTypes) {
+  for (const QuantCase& type : kInt8Types) {
     const QuantMatrix w(type, out, in, 43);
     for (Int8Kernel kernel : supported_kernels()) {
       std::vector<float> y(static_cast<size_t>(rows) * out), wrong(y.size());
