@@ -227,8 +227,15 @@ struct Avx2Int8 {
         q5_0r_columns<kCols, R>(x, r0, w, j, prefetch, next_prefetch, bias, accumulate, y, ldy);
       }
       for (; j < c1; ++j) q5_0r_columns<1, R>(x, r0, w, j, prefetch, next_prefetch, bias, accumulate, y, ldy);
-      return;
+    } else {
+      ggml_columns<T, R>(x, r0, w, c0, c1, prefetch, bias, accumulate, y, ldy);
     }
+  }
+
+  // The same for ggml's block layouts.
+  template <MatrixType T, int R>
+  static void ggml_columns(const Int8Rows& x, int r0, const WeightMatrix& w, int c0, int c1, bool prefetch,
+                           const float* bias, bool accumulate, float* y, int ldy) {
     constexpr size_t kBlockBytes = quant_block_bytes(T);
     // The nibble types' blocks are a long chain of dependent steps (unpack, fifth bits, two
     // integer multiplies, convert, FMA): with few rows, several weight rows run side by side
