@@ -1,8 +1,23 @@
 #include "kernels/q5_0r.h"
 
+#include <array>
+
 #include "kernels/convert.h"
 
 namespace wisp {
+
+namespace {
+
+// Bit j of the index at bit 8j (the low bit of byte j).
+constexpr std::array<uint64_t, 256> kSpreadBits = [] {
+  std::array<uint64_t, 256> table{};
+  for (int byte = 0; byte < 256; ++byte) {
+    for (int j = 0; j < 8; ++j) table[byte] |= static_cast<uint64_t>((byte >> j) & 1) << (8 * j);
+  }
+  return table;
+}();
+
+}  // namespace
 
 void q5_0r_regroup_row(const uint8_t* q5_0, int n_blocks, uint8_t* q5_0r) {
   for (int b = 0; b < n_blocks; b += 2) {
@@ -14,10 +29,12 @@ void q5_0r_regroup_row(const uint8_t* q5_0, int n_blocks, uint8_t* q5_0r) {
       std::memcpy(&fifth[h], src + 2, 4);
       std::memcpy(q5_0r + at.nibbles, src + 6, 16);
     }
+    // Byte a of the fifth bits holds values 8a..8a+7: spread to bytes, bit j to bit 8j, then
+    // shifted to bit 4 + a (first block) or 3 - a (second).
     uint64_t word = 0;
-    for (int v = 0; v < 32; ++v) {
-      word |= static_cast<uint64_t>((fifth[0] >> v) & 1) << q5_0r_fifth_bit_position(false, v);
-      word |= static_cast<uint64_t>((fifth[1] >> v) & 1) << q5_0r_fifth_bit_position(true, v);
+    for (int a = 0; a < 4; ++a) {
+      word |= kSpreadBits[(fifth[0] >> (8 * a)) & 255] << (4 + a);
+      word |= kSpreadBits[(fifth[1] >> (8 * a)) & 255] << (3 - a);
     }
     std::memcpy(q5_0r + q5_0r_layout(n_blocks, b).bits, &word, sizeof word);
   }

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "wisp/error.h"
 
@@ -40,15 +42,33 @@ MappedFile::MappedFile(std::string path, const std::byte* data, size_t size)
 
 MappedFile::~MappedFile() { munmap(const_cast<std::byte*>(data_), size_); }
 
-void release_pages(const void* data, size_t bytes) {
-#ifdef MADV_PAGEOUT
+namespace {
+
+// The whole pages inside [data, data + bytes), or an empty range.
+std::pair<uintptr_t, uintptr_t> whole_pages(const void* data, size_t bytes) {
   static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
   const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  return {begin, std::max(begin, end)};
+}
+
+}  // namespace
+
+void MappedFile::release(const void* p, size_t bytes) const {
+  const auto [begin, end] = whole_pages(p, bytes);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void release_pages(const std::vector<std::shared_ptr<MappedFile>>& files, const void* data, size_t bytes) {
+  for (const auto& file : files) {
+    if (file->contains(data, bytes)) {
+      file->release(data, bytes);
+      return;
+    }
+  }
+#ifdef MADV_PAGEOUT
+  const auto [begin, end] = whole_pages(data, bytes);
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)data;
-  (void)bytes;
 #endif
 }
 

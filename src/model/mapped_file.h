@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace wisp {
 
@@ -18,6 +20,14 @@ class MappedFile {
   const std::byte* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  bool contains(const void* p, size_t bytes) const {
+    const auto* b = static_cast<const std::byte*>(p);
+    return b >= data_ && bytes <= size_ && b - data_ <= static_cast<std::ptrdiff_t>(size_ - bytes);
+  }
+  // Unmaps the whole pages of [p, p + bytes) (inside this file) from the process once a copy
+  // replaces them: the mapping is read-only, so a later read maps the same bytes again, and the
+  // pages stay in the page cache for the next load.
+  void release(const void* p, size_t bytes) const;
 
  private:
   MappedFile(std::string path, const std::byte* data, size_t size);
@@ -26,9 +36,10 @@ class MappedFile {
   size_t size_;
 };
 
-// Hands the whole pages of [data, data + bytes) back to the page cache once a copy replaces them
-// (best effort). MADV_PAGEOUT keeps contents (anonymous memory is left alone without swap), so it
-// is safe on any buffer; pages shared with neighbouring tensors simply fault back in when read.
-void release_pages(const void* data, size_t bytes);
+// Releases the whole pages of [data, data + bytes) once a copy replaces them (best effort): those
+// of one of `files` are unmapped (MappedFile::release), any others paged out (MADV_PAGEOUT keeps
+// contents: anonymous memory is left alone without swap). Pages shared with neighbouring tensors
+// simply fault back in when read.
+void release_pages(const std::vector<std::shared_ptr<MappedFile>>& files, const void* data, size_t bytes);
 
 }  // namespace wisp

@@ -188,6 +188,8 @@ ModelWeights::ModelWeights(const ModelDims& d, int n_audio_ffn, int n_text_ffn, 
   }
 }
 
+void ModelWeights::release_stored(const WeightMatrix& m) const { release_pages(raw_.files, m.data, m.bytes()); }
+
 int ModelWeights::regroup_decoder_q5_0() {
   std::vector<WeightMatrix*> matrices;
   auto add = [&](WeightMatrix& m) {
@@ -212,7 +214,7 @@ int ModelWeights::regroup_decoder_q5_0() {
         q5_0r_regroup_row(source.row_data(r), n_blocks, rows + source.row_bytes * static_cast<size_t>(r));
       }
     });
-    release_pages(source.data, source.bytes());
+    release_stored(source);
     *m = WeightMatrix(copy.get(), MatrixType::Q5_0R, source.rows, source.cols);
     regrouped_.push_back(std::move(copy));
   }

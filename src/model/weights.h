@@ -76,6 +76,10 @@ class ModelWeights {
   // kernel; their stored pages go back to the page cache. Returns how many matrices changed.
   int regroup_decoder_q5_0();
 
+  // Releases the pages of a matrix of these weights once a packed or regrouped copy replaces it
+  // (release_pages, model/mapped_file.h).
+  void release_stored(const WeightMatrix& m) const;
+
   WeightType stored_type() const { return stored_type_; }
   // Bytes of the checked tensors as stored (quantized blocks at their packed size).
   size_t bytes() const { return bytes_; }

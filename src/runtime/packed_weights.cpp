@@ -6,16 +6,11 @@
 
 #include "kernels/thread_pool.h"
 
-#include "model/mapped_file.h"
 #include "model/weights.h"
 
 namespace wisp {
 
 namespace {
-
-// After packing, the stored copy of an encoder matrix is not read again: its memory-mapped
-// pages go back to the page cache so the packed copy does not double the resident size.
-void release_pages(const WeightMatrix& w) { wisp::release_pages(w.data, w.bytes()); }
 
 // Whether the packed form still reads the stored matrix (then its pages must stay).
 template <class Matrix>
@@ -50,7 +45,9 @@ PackedWeights<Matrix>::PackedWeights(const ModelWeights& w) {
   std::vector<std::optional<Matrix>> packed(sources.size());
   parallel_for(static_cast<int>(sources.size()), [&](int i) {
     packed[i].emplace(sources[i]);
-    if (!reads_stored(*packed[i])) release_pages(sources[i]);
+    // The stored copy is not read again: its pages go, so the packed one does not double the
+    // resident size.
+    if (!reads_stored(*packed[i])) w.release_stored(sources[i]);
   });
 
   size_t next = 0;
