@@ -19,6 +19,7 @@
 #include <immintrin.h>
 
 #include "kernels/int16_tile_avx2.h"
+#include "kernels/q5_0r_avx2.h"
 #include "kernels/transpose_avx2.h"
 
 namespace wisp {
@@ -62,22 +63,11 @@ inline __attribute__((always_inline)) void decode_block(const uint8_t* block, __
   }
 }
 
-// The same for block b of a q5_0r row: the int8 kernel's unpacking (quant_dot_avx2.cpp) gives
-// the stored values as bytes in order, less the offset, widened.
+// The same for a q5_0r block: its stored values less the offset, widened.
 inline __attribute__((always_inline)) void decode_q5_0r_block(const Q5_0rBlock& block, __m256i& first,
                                                                __m256i& second) {
-  uint64_t pair;
-  std::memcpy(&pair, block.bits, sizeof pair);
-  const __m256i word = _mm256_set1_epi64x(static_cast<long long>(pair));
-  const __m256i bits = block.odd ? _mm256_sllv_epi64(word, _mm256_setr_epi64x(1, 2, 3, 4))
-                                 : _mm256_srlv_epi64(word, _mm256_setr_epi64x(0, 1, 2, 3));
-  const __m256i nibbles =
-      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.nibbles)));
-  const __m256i sixteen = _mm256_set1_epi8(16);
-  const __m256i q = _mm256_or_si256(
-      _mm256_and_si256(_mm256_srlv_epi32(nibbles, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15)),
-      _mm256_and_si256(bits, sixteen));
-  const __m256i values = _mm256_sub_epi8(q, sixteen);
+  const __m256i values =
+      _mm256_sub_epi8(q5_0r_stored_bytes(block.bits, block.odd, block.nibbles), _mm256_set1_epi8(16));
   first = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(values));
   second = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(values, 1));
 }

@@ -20,6 +20,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/q5_0r_avx2.h"
+
 namespace wisp {
 
 namespace {
@@ -134,9 +136,7 @@ struct Avx2Int8 {
   static inline __attribute__((always_inline)) void q5_0r_group(const uint8_t* const (&groups)[C],
                                                                 const uint8_t* const (&rows)[R], const float* const (&dx)[R],
                                                                 const float* const (&ox)[R], int g0, __m256 (&acc)[C][R]) {
-    const __m256i nibble_shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
-    const __m256i even_shift = _mm256_setr_epi64x(0, 1, 2, 3), odd_shift = _mm256_setr_epi64x(1, 2, 3, 4);
-    const __m256i low = _mm256_set1_epi8(15), fifth = _mm256_set1_epi8(16), ones = _mm256_set1_epi16(1);
+    const __m256i ones = _mm256_set1_epi16(1);
     // Lanes past K are not loaded (a short last group): zero scales, zero terms.
     const __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(K), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     alignas(32) float scales[C][R][kQ5_0rGroup];
@@ -155,14 +155,7 @@ struct Avx2Int8 {
     for (int i = 0; i < K; ++i) {
 #pragma GCC unroll 4
       for (int c = 0; c < C; ++c) {
-        uint64_t pair;
-        std::memcpy(&pair, groups[c] + 2 * K + 8 * (i / 2), sizeof pair);
-        const __m256i word = _mm256_set1_epi64x(static_cast<long long>(pair));
-        const __m256i bits = i % 2 == 0 ? _mm256_srlv_epi64(word, even_shift) : _mm256_sllv_epi64(word, odd_shift);
-        const __m256i nibbles = _mm256_broadcastsi128_si256(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(groups[c] + 6 * K + 16 * i)));
-        const __m256i w = _mm256_or_si256(_mm256_and_si256(_mm256_srlv_epi32(nibbles, nibble_shift), low),
-                                          _mm256_and_si256(bits, fifth));
+        const __m256i w = q5_0r_stored_bytes(groups[c] + 2 * K + 8 * (i / 2), i % 2 == 1, groups[c] + 6 * K + 16 * i);
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
           const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[r] + (g0 + i) * kMatrixQuantBlock));

@@ -211,6 +211,13 @@ class DecodeSteps : public ::testing::Test {
     for (float& x : features_) x = normal(random);
   }
   static void TearDownTestSuite() { model_.reset(); }
+  // A file the fixture writes next to the model (its conversions), or "" without the fixture.
+  static std::string fixture_file(const std::string& name) {
+    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
+    if (path == nullptr) return "";
+    const std::string model = path;
+    return model.substr(0, model.find_last_of('/') + 1) + name;
+  }
 
   void SetUp() override {
     ASSERT_NE(model_, nullptr) << "set WISP_DECODE_TEST_MODEL to a model written by tools/make_test_model.py "
@@ -305,10 +312,8 @@ TEST_F(DecodeSteps, BeamSearchWithoutTimestamps) {
 class QuantizedDecodeSteps : public DecodeSteps {
  protected:
   static void SetUpTestSuite() {
-    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
-    if (path == nullptr) return;
-    const std::string f16_path = path;
-    load_model(f16_path.substr(0, f16_path.find_last_of('/') + 1) + "ggml-model-q8_0.bin", ComputeType::Float16);
+    const std::string path = fixture_file("ggml-model-q8_0.bin");
+    if (!path.empty()) load_model(path, ComputeType::Float16);
   }
 };
 
@@ -333,11 +338,8 @@ TEST_F(QuantizedDecodeSteps, BeamSearchFiveBeams) {
 class RegroupedDecodeSteps : public DecodeSteps {
  protected:
   static void SetUpTestSuite() {
-    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
-    if (path == nullptr) return;
-    const std::string f16_path = path;
-    q5_0_path_ = f16_path.substr(0, f16_path.find_last_of('/') + 1) + "ggml-model-q5_0.bin";
-    load_model(q5_0_path_, ComputeType::Float16);
+    q5_0_path_ = fixture_file("ggml-model-q5_0.bin");
+    if (!q5_0_path_.empty()) load_model(q5_0_path_, ComputeType::Float16);
   }
   static std::string q5_0_path_;
 };

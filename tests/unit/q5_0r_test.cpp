@@ -31,7 +31,9 @@ struct Pair {
     std::vector<float> values = random_floats(static_cast<size_t>(rows) * cols, 0.1f, seed);
     std::fill(values.begin(), values.begin() + 32, 0.0f);  // a block with d = 0
     ggml_encode(GgmlType::Q5_0, values.data(), q5_0.data(), static_cast<int64_t>(values.size()));
-    for (int r = 0; r < rows; ++r) q5_0r_regroup_row(q5_0.data() + row_bytes * r, cols / 32, q5_0r.data() + row_bytes * r);
+    for (int r = 0; r < rows; ++r) {
+      q5_0r_regroup_row(q5_0.data() + row_bytes * r, cols / 32, q5_0r.data() + row_bytes * r);
+    }
     source = WeightMatrix(q5_0.data(), MatrixType::Q5_0, rows, cols);
     regrouped = WeightMatrix(q5_0r.data(), MatrixType::Q5_0R, rows, cols);
   }
