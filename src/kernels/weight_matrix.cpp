@@ -45,7 +45,9 @@ void WeightMatrix::rows_to_f32(int row_begin, int row_end, float* dst) const {
     case MatrixType::Q4_0: dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(rows_data), dst, count); break;
     case MatrixType::Q4_1: dequantize_row_q4_1(reinterpret_cast<const BlockQ4_1*>(rows_data), dst, count); break;
     case MatrixType::Q5_0R:
-      for (int r = row_begin; r < row_end; ++r) q5_0r_row_to_f32(row_data(r), cols, dst + static_cast<size_t>(r - row_begin) * cols);
+      for (int r = row_begin; r < row_end; ++r) {
+        q5_0r_row_to_f32(row_data(r), cols, dst + static_cast<size_t>(r - row_begin) * cols);
+      }
       break;
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/q5_0r.h"
 #include "kernels/thread_pool.h"
@@ -190,19 +191,29 @@ ModelWeights::ModelWeights(const ModelDims& d, int n_audio_ffn, int n_text_ffn, 
 
 void ModelWeights::release_stored(const WeightMatrix& m) const { release_pages(raw_.files, m.data, m.bytes()); }
 
-int ModelWeights::regroup_decoder_q5_0() {
-  std::vector<WeightMatrix*> matrices;
-  auto add = [&](WeightMatrix& m) {
-    if (m.type == MatrixType::Q5_0 && q5_0r_regroupable(m.cols)) matrices.push_back(&m);
-  };
-  add(token_embedding);
-  for (DecoderBlockWeights& b : decoder_blocks) {
-    for (LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
-                             &b.cross_attn.out, &b.fc1, &b.fc2}) {
-      add(l->weight);
+namespace {
+
+// ModelWeights::decode_step_matrices, as pointers of the weights' constness.
+template <class Weights>
+auto decode_matrices(Weights& w) {
+  using Matrix = std::conditional_t<std::is_const_v<Weights>, const WeightMatrix, WeightMatrix>;
+  std::vector<Matrix*> matrices{&w.token_embedding};
+  for (auto& b : w.decoder_blocks) {
+    for (auto* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query, &b.cross_attn.out,
+                    &b.fc1, &b.fc2}) {
+      matrices.push_back(&l->weight);
     }
   }
-  for (WeightMatrix* m : matrices) {
+  return matrices;
+}
+
+}  // namespace
+
+std::vector<const WeightMatrix*> ModelWeights::decode_step_matrices() const { return decode_matrices(*this); }
+
+void ModelWeights::regroup_decoder_q5_0() {
+  for (WeightMatrix* m : decode_matrices(*this)) {
+    if (m->type != MatrixType::Q5_0 || !q5_0r_regroupable(m->cols)) continue;
     auto copy = std::make_unique_for_overwrite<uint8_t[]>(m->bytes());
     const WeightMatrix source = *m;
     const int n_blocks = source.cols / kMatrixQuantBlock;
@@ -218,7 +229,6 @@ int ModelWeights::regroup_decoder_q5_0() {
     *m = WeightMatrix(copy.get(), MatrixType::Q5_0R, source.rows, source.cols);
     regrouped_.push_back(std::move(copy));
   }
-  return static_cast<int>(matrices.size());
 }
 
 }  // namespace wisp

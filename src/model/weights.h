@@ -71,10 +71,13 @@ class ModelWeights {
   std::vector<DecoderBlockWeights> decoder_blocks;
   LayerNormWeights decoder_ln;
 
-  // Regroups the q5_0 matrices that decode steps read (the decoder's but the cross-attention
-  // keys/values, and the token embedding) as q5_0r (kernels/q5_0r.h), for the AVX2 int8 decode
-  // kernel; their stored pages go back to the page cache. Returns how many matrices changed.
-  int regroup_decoder_q5_0();
+  // The matrices every decode step reads: the token embedding (the output projection) and each
+  // decoder layer's projections but the cross-attention keys/values (run once per window).
+  std::vector<const WeightMatrix*> decode_step_matrices() const;
+
+  // Regroups the q5_0 ones of decode_step_matrices as q5_0r (kernels/q5_0r.h), for the AVX2
+  // int8 decode kernel; their stored pages are released (release_stored).
+  void regroup_decoder_q5_0();
 
   // Releases the pages of a matrix of these weights once a packed or regrouped copy replaces it
   // (release_pages, model/mapped_file.h).

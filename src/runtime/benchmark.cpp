@@ -97,13 +97,8 @@ std::vector<double> time_calls(Decoder& decoder, const std::vector<int>& tokens,
 double decode_bytes_per_token(const Model& model, const Decoder& decoder, int steps) {
   const ModelWeights& w = model.weights();
   const ModelDims& d = model.dims();
-  double bytes = static_cast<double>(w.token_embedding.bytes());
-  for (const DecoderBlockWeights& b : w.decoder_blocks) {
-    for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
-                                   &b.cross_attn.out, &b.fc1, &b.fc2}) {
-      bytes += static_cast<double>(l->weight.bytes());
-    }
-  }
+  double bytes = 0.0;
+  for (const WeightMatrix* m : w.decode_step_matrices()) bytes += static_cast<double>(m->bytes());
   const double average_past = 0.5 * (steps - 1) + 1;
   bytes += static_cast<double>(d.n_text_layer) * 2 * d.n_text_state *
            (static_cast<double>(d.n_audio_ctx) * decoder.cross_kv_element_bytes() + average_past * sizeof(float));
