@@ -95,12 +95,13 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   } else if (panel_gemm_preferred() && PanelWeights::supports(*weights)) {
     model->panel_weights_ = std::make_shared<const PanelWeights>(*weights);
   }
-  if (compute != ComputeType::Float32 && panel_gemm_preferred() && int8_kernel_for(active_isa()) == Int8Kernel::Avx2) {
-    // Decode steps (int8 activations) on q5_0 files: regrouped blocks unpack in five vector
-    // operations instead of nine, which brings the step to memory speed (bench/README.md). The
-    // prompts' integer product reads them too; nothing else on these CPUs reads decoder weights.
-    weights->regroup_decoder_q5_0();
-  }
+  // Decode steps (int8 activations) on q5_0 files on AVX2-only CPUs: regrouped blocks unpack in
+  // five vector operations instead of nine, which brings the step to memory speed
+  // (bench/README.md). The prompts' integer product reads them too; nothing else on these CPUs
+  // reads decoder weights.
+  const bool regroup_q5_0 =
+      compute != ComputeType::Float32 && panel_gemm_preferred() && int8_kernel_for(active_isa()) == Int8Kernel::Avx2;
+  weights->place_decode_matrices(regroup_q5_0);
   model->compute_type_ = compute;
   return model;
 }

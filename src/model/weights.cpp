@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/huge_pages.h"
 #include "kernels/q5_0r.h"
 #include "kernels/thread_pool.h"
 #include "model/mapped_file.h"
@@ -211,23 +212,48 @@ auto decode_matrices(Weights& w) {
 
 std::vector<const WeightMatrix*> ModelWeights::decode_step_matrices() const { return decode_matrices(*this); }
 
-void ModelWeights::regroup_decoder_q5_0() {
+bool ModelWeights::in_mapped_file(const WeightMatrix& m) const {
+  return std::any_of(raw_.files.begin(), raw_.files.end(),
+                     [&](const auto& file) { return file->contains(m.data, m.bytes()); });
+}
+
+void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
+  auto regrouped = [&](const WeightMatrix& m) {
+    return regroup_q5_0 && m.type == MatrixType::Q5_0 && q5_0r_regroupable(m.cols);
+  };
+  // Without huge pages a plain copy would read the same way as the mapping: only regroup.
+  const bool copy_all = huge_pages_available();
+  std::vector<WeightMatrix*> moved;
+  size_t total = 0;
+  constexpr size_t kAlign = 64;
   for (WeightMatrix* m : decode_matrices(*this)) {
-    if (m->type != MatrixType::Q5_0 || !q5_0r_regroupable(m->cols)) continue;
-    auto copy = std::make_unique_for_overwrite<uint8_t[]>(m->bytes());
+    if (regrouped(*m) || (copy_all && in_mapped_file(*m))) {
+      moved.push_back(m);
+      total += (m->bytes() + kAlign - 1) / kAlign * kAlign;
+    }
+  }
+  if (moved.empty()) return;
+  decode_arena_ = HugeBuffer(total);
+  uint8_t* next = decode_arena_.data();
+  for (WeightMatrix* m : moved) {
     const WeightMatrix source = *m;
+    const bool regroup = regrouped(source);
+    // Row chunks of ~1 MB, each released once copied, so the copy never holds a matrix twice.
+    const int chunk_rows = std::max<int>(1, static_cast<int>((size_t{1} << 20) / source.row_bytes));
     const int n_blocks = source.cols / kMatrixQuantBlock;
-    uint8_t* rows = copy.get();
-    constexpr int kChunk = 256;
-    parallel_for((source.rows + kChunk - 1) / kChunk, [&](int task) {
-      const int r1 = std::min(source.rows, (task + 1) * kChunk);
-      for (int r = task * kChunk; r < r1; ++r) {
-        q5_0r_regroup_row(source.row_data(r), n_blocks, rows + source.row_bytes * static_cast<size_t>(r));
+    parallel_for((source.rows + chunk_rows - 1) / chunk_rows, [&](int task) {
+      const int r0 = task * chunk_rows;
+      const int r1 = std::min(source.rows, r0 + chunk_rows);
+      uint8_t* to = next + source.row_bytes * static_cast<size_t>(r0);
+      if (regroup) {
+        for (int r = r0; r < r1; ++r, to += source.row_bytes) q5_0r_regroup_row(source.row_data(r), n_blocks, to);
+      } else {
+        std::memcpy(to, source.row_data(r0), source.row_bytes * static_cast<size_t>(r1 - r0));
       }
+      release_pages(raw_.files, source.row_data(r0), source.row_bytes * static_cast<size_t>(r1 - r0));
     });
-    release_stored(source);
-    *m = WeightMatrix(copy.get(), MatrixType::Q5_0R, source.rows, source.cols);
-    regrouped_.push_back(std::move(copy));
+    *m = WeightMatrix(next, regroup ? MatrixType::Q5_0R : source.type, source.rows, source.cols);
+    next += (source.bytes() + kAlign - 1) / kAlign * kAlign;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/huge_pages.h"
 #include "kernels/ops.h"
 #include "wisp/model.h"
 
@@ -71,12 +72,14 @@ class Decoder {
   size_t key_panels_per_layer_ = 0;
   bool half_cross_ = false;
   Precision precision_ = Precision::Exact;  // Reduced unless ComputeType::Float32
-  std::vector<float> cross_k_, cross_v_, projection_scratch_;
-  std::vector<uint16_t> cross_k16_, cross_v16_;
+  // The caches a step streams sit on huge pages (common/huge_pages.h).
+  HugeVector<float> cross_k_, cross_v_;
+  std::vector<float> projection_scratch_;
+  HugeVector<uint16_t> cross_k16_, cross_v16_;
   MatrixType cross_type() const { return half_cross_ ? MatrixType::F16 : MatrixType::F32; }
   void* cross_keys(int layer);
   void* cross_values(int layer);
-  std::vector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
+  HugeVector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;
   int last_n_tokens_ = 0;
