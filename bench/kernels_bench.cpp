@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "common/huge_pages.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/cpu_features.h"
@@ -128,14 +130,17 @@ BENCHMARK(BM_LinearQuant)
 
 // A decode step's weight stream from memory: one activation row through base-shaped f16 matrices
 // (6 layers of 6 d x d, d x 4d and 4d x d, then the 51865 x d token embedding: 97 MB, well past
-// the caches), each a separate allocation, in the order a step reads them. Bytes/s against
-// BM_ReadBandwidth of the same run. args: isa, d.
+// the caches), in the order a step reads them: each a separate std::vector (4 KB pages), or all
+// in one block on huge pages (common/huge_pages.h), where Model::load places them. Bytes/s
+// against BM_ReadBandwidth of the same run. args: isa, d, huge pages (0/1).
 void BM_DecodeWeightStream(benchmark::State& state) {
   if (!setup(state)) return;
   const int d = static_cast<int>(state.range(1));
+  const bool huge = state.range(2) != 0;
   struct Matrix {
     std::vector<uint16_t> data;
     int out, in;
+    const uint16_t* placed = nullptr;
   };
   std::vector<Matrix> matrices;
   auto add = [&](int out, int in) {
@@ -147,29 +152,50 @@ void BM_DecodeWeightStream(benchmark::State& state) {
     add(d, 4 * d);
   }
   add(51865, d);
-  const std::vector<float> x = random_floats(static_cast<size_t>(4) * d);
-  std::vector<float> y(51865);
   int64_t bytes = 0;
   for (const Matrix& m : matrices) bytes += static_cast<int64_t>(m.data.size()) * 2;
+  HugeBuffer block(huge ? static_cast<size_t>(bytes) : 0);
+  uint8_t* next = block.data();
+  for (Matrix& m : matrices) {
+    if (!huge) {
+      m.placed = m.data.data();
+      continue;
+    }
+    std::memcpy(next, m.data.data(), m.data.size() * 2);
+    m.placed = reinterpret_cast<const uint16_t*>(next);
+    next += m.data.size() * 2;
+    std::vector<uint16_t>().swap(m.data);
+  }
+  const std::vector<float> x = random_floats(static_cast<size_t>(4) * d);
+  std::vector<float> y(51865);
   for (auto _ : state) {
     for (const Matrix& m : matrices) {
-      linear(x.data(), 1, m.in, WeightMatrix(m.data.data(), MatrixType::F16, m.out, m.in), nullptr, m.out, y.data());
+      linear(x.data(), 1, m.in, WeightMatrix(m.placed, MatrixType::F16, m.out, m.in), nullptr, m.out, y.data());
     }
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(state.iterations() * bytes);
 }
-BENCHMARK(BM_DecodeWeightStream)->ArgsProduct({{1, 2}, {512}})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeWeightStream)->ArgsProduct({{1, 2}, {512}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The baseline for BM_DecodeWeightStream: the compute threads summing a 256 MiB buffer, as
-// `wisp bench` probes the read bandwidth. args: isa (unused but for the shared setup).
+// `wisp bench` probes the read bandwidth (which uses huge pages). args: isa (unused but for the
+// shared setup), huge pages (0/1).
 void BM_ReadBandwidth(benchmark::State& state) {
   if (!setup(state)) return;
-  const std::vector<uint64_t> buffer((size_t{256} << 20) / sizeof(uint64_t), 1);
-  for (auto _ : state) benchmark::DoNotOptimize(parallel_sum_words(buffer.data(), buffer.size()));
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(buffer.size() * sizeof(uint64_t)));
+  const size_t words = (size_t{256} << 20) / sizeof(uint64_t);
+  std::vector<uint64_t> small_pages;
+  HugeVector<uint64_t> huge_pages;
+  if (state.range(1) != 0) {
+    huge_pages.assign(words, 1);
+  } else {
+    small_pages.assign(words, 1);
+  }
+  const uint64_t* buffer = state.range(1) != 0 ? huge_pages.data() : small_pages.data();
+  for (auto _ : state) benchmark::DoNotOptimize(parallel_sum_words(buffer, words));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(words * sizeof(uint64_t)));
 }
-BENCHMARK(BM_ReadBandwidth)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReadBandwidth)->ArgsProduct({{1}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The library alternative for f32 decode steps: OpenBLAS sgemv (rows = 1) / sgemm, one thread.
 // args: rows, out, in
