@@ -1,7 +1,8 @@
 // The model's parameters in the form the runtime computes with, checked against the model's
 // dimensions. Matrices (linear weights, token embedding) keep the file's precision (f32, f16, bf16
 // or ggml's q8_0/q5_0/q5_1/q4_0/q4_1 blocks) and stay in the memory-mapped file at whatever byte
-// offset it gives them: the kernels widen or dequantize them on the fly. Vectors, convolutions and
+// offset it gives them: the kernels widen or dequantize them on the fly. Those that decode steps
+// stream may be copied onto huge pages at load (place_decode_matrices). Vectors, convolutions and
 // positional embeddings are float32 (converted once at load).
 #pragma once
 
