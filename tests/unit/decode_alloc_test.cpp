@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "decode_test_model.h"
 #include "decoding/decode_loop.h"
 #include "decoding/decoding_task.h"
 #include "decoding/sampling.h"
@@ -212,12 +213,7 @@ class DecodeSteps : public ::testing::Test {
   }
   static void TearDownTestSuite() { model_.reset(); }
   // A file the fixture writes next to the model (its conversions), or "" without the fixture.
-  static std::string fixture_file(const std::string& name) {
-    const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
-    if (path == nullptr) return "";
-    const std::string model = path;
-    return model.substr(0, model.find_last_of('/') + 1) + name;
-  }
+  static std::string fixture_file(const std::string& name) { return wisp::test::decode_fixture_file(name); }
 
   void SetUp() override {
     ASSERT_NE(model_, nullptr) << "set WISP_DECODE_TEST_MODEL to a model written by tools/make_test_model.py "

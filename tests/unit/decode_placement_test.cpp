@@ -14,19 +14,13 @@
 #include <vector>
 
 #include "common/huge_pages.h"
+#include "decode_test_model.h"
 #include "model/weights.h"
 #include "runtime/decoder.h"
 #include "wisp/model.h"
 
 namespace wisp {
 namespace {
-
-std::string fixture_file(const std::string& name) {
-  const char* path = std::getenv("WISP_DECODE_TEST_MODEL");
-  if (path == nullptr) return "";
-  const std::string model = path;
-  return model.substr(0, model.find_last_of('/') + 1) + name;
-}
 
 std::shared_ptr<Model> load(const std::string& path, bool huge_pages) {
   if (!huge_pages) setenv("WISP_NO_HUGE_PAGES", "1", 1);
@@ -62,7 +56,7 @@ std::vector<float> decode_logits(const Model& model) {
 class DecodePlacement : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    path_ = fixture_file(GetParam());
+    path_ = test::decode_fixture_file(GetParam());
     ASSERT_FALSE(path_.empty()) << "set WISP_DECODE_TEST_MODEL (ctest does, through the make_decode_test_model fixture)";
   }
   std::string path_;
