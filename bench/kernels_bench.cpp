@@ -183,15 +183,11 @@ BENCHMARK(BM_DecodeWeightStream)->ArgsProduct({{1, 2}, {512}, {0, 1}})->UseRealT
 // shared setup), huge pages (0/1).
 void BM_ReadBandwidth(benchmark::State& state) {
   if (!setup(state)) return;
+  const bool huge = state.range(1) != 0;
   const size_t words = (size_t{256} << 20) / sizeof(uint64_t);
-  std::vector<uint64_t> small_pages;
-  HugeVector<uint64_t> huge_pages;
-  if (state.range(1) != 0) {
-    huge_pages.assign(words, 1);
-  } else {
-    small_pages.assign(words, 1);
-  }
-  const uint64_t* buffer = state.range(1) != 0 ? huge_pages.data() : small_pages.data();
+  const std::vector<uint64_t> small_pages(huge ? 0 : words, 1);
+  const HugeVector<uint64_t> huge_pages(huge ? words : 0, 1);
+  const uint64_t* buffer = huge ? huge_pages.data() : small_pages.data();
   for (auto _ : state) benchmark::DoNotOptimize(parallel_sum_words(buffer, words));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(words * sizeof(uint64_t)));
 }

@@ -223,13 +223,14 @@ void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
   };
   // Without huge pages a plain copy would read the same way as the mapping: only regroup.
   const bool copy_all = huge_pages_available();
+  // Each copy starts on a cache line.
+  auto padded = [](const WeightMatrix& m) { return (m.bytes() + 63) / 64 * 64; };
   std::vector<WeightMatrix*> moved;
   size_t total = 0;
-  constexpr size_t kAlign = 64;
   for (WeightMatrix* m : decode_matrices(*this)) {
     if (regrouped(*m) || (copy_all && in_mapped_file(*m))) {
       moved.push_back(m);
-      total += (m->bytes() + kAlign - 1) / kAlign * kAlign;
+      total += padded(*m);
     }
   }
   if (moved.empty()) return;
@@ -253,7 +254,7 @@ void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
       release_pages(raw_.files, source.row_data(r0), source.row_bytes * static_cast<size_t>(r1 - r0));
     });
     *m = WeightMatrix(next, regroup ? MatrixType::Q5_0R : source.type, source.rows, source.cols);
-    next += (source.bytes() + kAlign - 1) / kAlign * kAlign;
+    next += padded(source);
   }
 }
 
