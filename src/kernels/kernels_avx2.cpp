@@ -21,6 +21,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/q5_0r_avx2.h"
+
 namespace wisp {
 namespace {
 

@@ -1,6 +1,6 @@
 // SIMD kernels written once over a vector-traits type S and instantiated by kernels_avx2.cpp
 // and kernels_avx512.cpp inside their `#pragma GCC target` regions. Include only there, after
-// the standard headers and inside an anonymous namespace.
+// the standard headers and kernels/q5_0r_avx2.h, inside an anonymous namespace.
 //
 // S provides: V, kWidth, kRegisters, kMaxRows (rows a gemv pass keeps in registers), zero, set1, load,
 // store, add, sub, mul, div, fma(a, b, c) = a*b + c, min, max, abs, round (to nearest),
@@ -213,13 +213,19 @@ void gemv_block(const float* x, int ldx, const WeightMatrix& w, int j, const flo
   }
   const size_t row0 = static_cast<size_t>(j) * k;
   // Software prefetch of the weight rows two blocks ahead: decode steps stream weights from
-  // DRAM, and the hardware prefetcher alone leaves f16 rows short of bandwidth.
+  // DRAM, and the hardware prefetcher alone leaves f16 rows short of bandwidth, except for one
+  // activation row on 2 MB pages (below).
   constexpr size_t kElement = T == MatrixType::F32 ? 4 : 2;
   const char* ahead = static_cast<const char*>(w.data) + (row0 + static_cast<size_t>(4 * C) * k) * kElement;
-  const bool prefetch = j + 5 * C <= w.rows;
+  bool prefetch = j + 5 * C <= w.rows;
   if constexpr (R == 1) {
     // One activation row (a decode step): each weight row is read start to end, a purely
-    // sequential stream, with four accumulators to hide the FMA latency.
+    // sequential stream, with four accumulators to hide the FMA latency. On huge pages the
+    // hardware prefetcher follows that one stream on its own, and software prefetches only take
+    // load slots (base-shaped f16 stream, one thread, Zen 4: 17.6 -> 27.7 GB/s without them;
+    // Zen 3: the same within the noise). Several rows at once (below) are several streams, which
+    // still gain from them.
+    prefetch = prefetch && !w.on_huge_pages;
     constexpr int kUnroll = 4;
     constexpr size_t kChunkBytes = static_cast<size_t>(kUnroll) * W * kElement;
     for (int c = 0; c < C; ++c) {
@@ -314,6 +320,9 @@ void gemv_typed(const float* x, int n_rows, int ldx, const WeightMatrix& w, int 
 }
 
 template <class S>
+void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* dst);
+
+template <class S>
 void gemv_impl(const float* x, int n_rows, int ldx, const WeightMatrix& w, int col_begin, int col_end,
                const float* bias, bool accumulate, float* y, int ldy) {
 #define WISP_GEMV_CASE(T) \
@@ -335,7 +344,7 @@ void gemv_impl(const float* x, int n_rows, int ldx, const WeightMatrix& w, int c
       widened.resize(static_cast<size_t>(kRows) * w.cols);
       for (int j0 = col_begin; j0 < col_end; j0 += kRows) {
         const int j1 = std::min(col_end, j0 + kRows);
-        w.rows_to_f32(j0, j1, widened.data());
+        rows_to_f32_impl<S>(w, j0, j1, widened.data());
         const WeightMatrix rows(widened.data(), MatrixType::F32, j1 - j0, w.cols);
         gemv_typed<S, MatrixType::F32>(x, n_rows, ldx, rows, 0, j1 - j0, bias ? bias + j0 : nullptr, accumulate,
                                        y + j0, ldy);
@@ -367,26 +376,35 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
     case MatrixType::Q5_1: rows_to_f32_quant<S, MatrixType::Q5_1>(w, row_begin, row_end, dst); return;
     case MatrixType::Q4_0: rows_to_f32_quant<S, MatrixType::Q4_0>(w, row_begin, row_end, dst); return;
     case MatrixType::Q4_1: rows_to_f32_quant<S, MatrixType::Q4_1>(w, row_begin, row_end, dst); return;
-    case MatrixType::Q5_0R: w.rows_to_f32(row_begin, row_end, dst); return;
+    case MatrixType::Q5_0R:  // q5_0r_avx2.h, which every includer of this file has
+      for (int r = row_begin; r < row_end; ++r) {
+        q5_0r_row_to_f32_avx2(w.row_data(r), w.cols, dst + static_cast<size_t>(r - row_begin) * w.cols);
+      }
+      return;
   }
 }
 
 // out[c*W, (c+N)*W) of sum_j p[j] v[j] from columns [col, col + N*W) of the values: N
 // accumulator vectors with compile-time bounds, so they stay in registers (with a runtime
-// bound GCC keeps such arrays in memory and stores them on every step).
+// bound GCC keeps such arrays in memory and stores them on every step). With fewer than 8
+// vectors, keys alternate between two sets of accumulators: 8 independent FMA chains either way.
 template <class S, MatrixType T, int N>
 void weighted_values_columns(const float* p, const void* v, int ldv, int n, int col, float* out) {
   using V = typename S::V;
   constexpr int W = S::kWidth;
-  V acc[N];
+  constexpr int U = N >= 8 ? 1 : 2;
+  V acc[U][N];
 #pragma GCC unroll 8
-  for (int c = 0; c < N; ++c) acc[c] = S::zero();
+  for (int u = 0; u < U; ++u) {
+#pragma GCC unroll 8
+    for (int c = 0; c < N; ++c) acc[u][c] = S::zero();
+  }
   // Decode steps stream the values from memory: rows kAhead keys ahead are prefetched.
   constexpr int kAhead = 48;
   constexpr size_t kElement = T == MatrixType::F32 ? 4 : 2;
   constexpr size_t kRowBytes = static_cast<size_t>(N) * W * kElement;
   const char* base = static_cast<const char*>(v) + static_cast<size_t>(col) * kElement;
-  for (int j = 0; j < n; ++j) {
+  auto step = [&](int j, V(&into)[N]) {
     if (j + kAhead < n) {
       const char* row = base + static_cast<size_t>(j + kAhead) * ldv * kElement;
       for (size_t line = 0; line < kRowBytes; line += 64) S::prefetch(row + line);
@@ -394,25 +412,39 @@ void weighted_values_columns(const float* p, const void* v, int ldv, int n, int 
     const V pj = S::set1(p[j]);
     const size_t vj = static_cast<size_t>(j) * ldv + col;
 #pragma GCC unroll 8
-    for (int c = 0; c < N; ++c) acc[c] = S::fma(pj, S::template load_weight<T>(v, vj + c * W), acc[c]);
+    for (int c = 0; c < N; ++c) into[c] = S::fma(pj, S::template load_weight<T>(v, vj + c * W), into[c]);
+  };
+  int j = 0;
+  for (; j + U <= n; j += U) {
+#pragma GCC unroll 2
+    for (int u = 0; u < U; ++u) step(j + u, acc[u]);
   }
+  for (; j < n; ++j) step(j, acc[0]);
 #pragma GCC unroll 8
-  for (int c = 0; c < N; ++c) S::store(out + c * W, acc[c]);
+  for (int c = 0; c < N; ++c) S::store(out + c * W, U == 2 ? S::add(acc[0][c], acc[U - 1][c]) : acc[0][c]);
 }
 
 // out[0, d_head) = sum_j p[j] v[j], values stored as T and widened as they stream by.
 template <class S, MatrixType T>
 void weighted_values(const float* p, const void* v, int ldv, int n, int d_head, float* out) {
   constexpr int W = S::kWidth;
-  // Output vectors kept in registers while the values stream by: a 64-wide head in one pass over
-  // the values (8 AVX2 vectors, 8 independent chains).
-  constexpr int kChunk = 8;
+  // Output vectors kept in registers while the values stream by, as many as a head needs up to 8
+  // (a 64-wide head: 8 AVX2 or 4 AVX-512 vectors), so the values pass once.
   const int vec_end = d_head / W * W;
   int i0 = 0;
-  for (; i0 + kChunk * W <= vec_end; i0 += kChunk * W) {
-    weighted_values_columns<S, T, kChunk>(p, v, ldv, n, i0, out + i0);
+  for (; i0 + 8 * W <= vec_end; i0 += 8 * W) weighted_values_columns<S, T, 8>(p, v, ldv, n, i0, out + i0);
+  if (i0 + 4 * W <= vec_end) {
+    weighted_values_columns<S, T, 4>(p, v, ldv, n, i0, out + i0);
+    i0 += 4 * W;
   }
-  for (; i0 < vec_end; i0 += W) weighted_values_columns<S, T, 1>(p, v, ldv, n, i0, out + i0);
+  if (i0 + 2 * W <= vec_end) {
+    weighted_values_columns<S, T, 2>(p, v, ldv, n, i0, out + i0);
+    i0 += 2 * W;
+  }
+  if (i0 < vec_end) {
+    weighted_values_columns<S, T, 1>(p, v, ldv, n, i0, out + i0);
+    i0 += W;
+  }
   for (int i = vec_end; i < d_head; ++i) {
     float sum = 0.0f;
     for (int j = 0; j < n; ++j) sum += p[j] * load_weight_scalar<T>(v, static_cast<size_t>(j) * ldv + i);
@@ -426,7 +458,27 @@ void attend_query_impl(const float* q, const float* k, int ldk, const float* v, 
   using V = typename S::V;
   constexpr int W = S::kWidth;
   const int vec_end = d_head / W * W;
-  for (int j = 0; j < n_visible; ++j) {
+  // Four keys at a time: four independent FMA chains where one key alone is a single chain.
+  constexpr int kKeys = 4;
+  int j = 0;
+  for (; j + kKeys <= n_visible; j += kKeys) {
+    const float* kj = k + static_cast<size_t>(j) * ldk;
+    V acc[kKeys];
+#pragma GCC unroll 4
+    for (int c = 0; c < kKeys; ++c) acc[c] = S::zero();
+    for (int i = 0; i < vec_end; i += W) {
+      const V qi = S::load(q + i);
+#pragma GCC unroll 4
+      for (int c = 0; c < kKeys; ++c) acc[c] = S::fma(qi, S::load(kj + static_cast<size_t>(c) * ldk + i), acc[c]);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < kKeys; ++c) {
+      float dot = S::reduce_add(acc[c]);
+      for (int i = vec_end; i < d_head; ++i) dot += q[i] * kj[static_cast<size_t>(c) * ldk + i];
+      scores[j + c] = dot * scale;
+    }
+  }
+  for (; j < n_visible; ++j) {
     const float* kj = k + static_cast<size_t>(j) * ldk;
     V acc = S::zero();
     for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::load(kj + i), acc);

@@ -53,6 +53,9 @@ struct WeightMatrix {
   MatrixType type = MatrixType::F32;
   int rows = 0, cols = 0;
   size_t row_bytes = 0;  // stride between rows; quantized rows are cols/32 packed blocks
+  // The rows sit on 2 MB pages (ModelWeights::place_decode_matrices): single-row products leave
+  // the prefetching to the hardware.
+  bool on_huge_pages = false;
 
   bool empty() const { return data == nullptr; }
   bool quantized() const { return is_quantized(type); }

@@ -254,6 +254,7 @@ void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
       release_pages(raw_.files, source.row_data(r0), source.row_bytes * static_cast<size_t>(r1 - r0));
     });
     *m = WeightMatrix(next, regroup ? MatrixType::Q5_0R : source.type, source.rows, source.cols);
+    m->on_huge_pages = copy_all;
     next += padded(source);
   }
 }

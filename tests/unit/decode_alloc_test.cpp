@@ -27,7 +27,7 @@
 #include "decoding/decoding_task.h"
 #include "decoding/sampling.h"
 #include "decoding/token_decoders.h"
-#include "kernels/panel_gemm.h"
+#include "kernels/cpu_features.h"
 #include "kernels/quant_dot_internal.h"
 #include "kernels/thread_pool.h"
 #include "model/ggml_quant.h"
@@ -327,8 +327,8 @@ TEST_F(QuantizedDecodeSteps, BeamSearchFiveBeams) {
   expect_steps_allocate_nothing(*decoder, options);
 }
 
-// The q5_0 conversion in float16 compute mode: on AVX2-only CPUs the decoder's matrices that
-// decode steps read are regrouped at load (kernels/q5_0r.h), the cross-attention key/value
+// The q5_0 conversion in float16 compute mode: where the AVX2 int8 kernel runs (AVX2 and AVX-512
+// CPUs) the decoder's matrices that decode steps read are regrouped at load (kernels/q5_0r.h), the cross-attention key/value
 // projections (run once per window) are not; the steps allocate nothing, and their logits are
 // those of the stored blocks.
 class RegroupedDecodeSteps : public DecodeSteps {
@@ -344,9 +344,8 @@ std::string RegroupedDecodeSteps::q5_0_path_;
 
 TEST_F(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) {
   const ModelWeights& w = model_->weights();
-  const MatrixType expected = panel_gemm_preferred() && int8_kernel_for(active_isa()) == Int8Kernel::Avx2
-                                  ? MatrixType::Q5_0R
-                                  : MatrixType::Q5_0;
+  const MatrixType expected =
+      int8_kernel_for(active_isa()) == Int8Kernel::Avx2 ? MatrixType::Q5_0R : MatrixType::Q5_0;
   EXPECT_EQ(w.token_embedding.type, expected);
   for (const DecoderBlockWeights& b : w.decoder_blocks) {
     for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
@@ -362,14 +361,16 @@ TEST_F(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) 
   EXPECT_EQ(exact->weights().token_embedding.type, MatrixType::Q5_0);
 }
 
-// The same file loaded with the panel products switched off (WISP_NO_PANELS) keeps its q5_0
-// blocks; every product of these steps (a short prompt, then single tokens: all int8) then
-// differs from the regrouped model's only in the order of its float sums.
+// The same file loaded under the scalar instruction set (whose int8 kernel reads ggml's blocks)
+// keeps its q5_0 blocks; every product of these steps (a short prompt, then single tokens: all
+// int8, on the active instruction set for both models) then differs from the regrouped model's
+// only in the order of its float sums.
 TEST_F(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
   if (model_->weights().token_embedding.type != MatrixType::Q5_0R) GTEST_SKIP() << "not regrouped on this CPU";
-  setenv("WISP_NO_PANELS", "1", 1);
+  const Isa isa = active_isa();
+  force_isa(Isa::Scalar);
   const auto stored_model = Model::load(q5_0_path_, LoadOptions{ComputeType::Float16});
-  unsetenv("WISP_NO_PANELS");
+  force_isa(isa);
   ASSERT_EQ(stored_model->weights().token_embedding.type, MatrixType::Q5_0);
   Decoder regrouped(*model_, 1), stored(*stored_model, 1);
   regrouped.set_audio_features(features_.data());

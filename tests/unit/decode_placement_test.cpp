@@ -73,11 +73,14 @@ TEST_P(DecodePlacement, DecodeMatricesShareOneHugePageBlock) {
     const uintptr_t expected = address(matrices[i - 1]->data) + (matrices[i - 1]->bytes() + 63) / 64 * 64;
     EXPECT_EQ(address(matrices[i]->data), expected) << "matrix " << i;
   }
+  // Single-row products on them leave the prefetching to the hardware.
+  for (const WeightMatrix* m : matrices) EXPECT_TRUE(m->on_huge_pages);
   // The encoder's and the cross-attention K/V projections are not decode-step matrices.
   const uintptr_t begin = address(matrices.front()->data);
   const uintptr_t end = address(matrices.back()->data) + matrices.back()->bytes();
   for (const WeightMatrix* m : {&w.encoder_blocks[0].fc1.weight, &w.decoder_blocks[0].cross_attn.key.weight}) {
     EXPECT_TRUE(address(m->data) + m->bytes() <= begin || address(m->data) >= end);
+    EXPECT_FALSE(m->on_huge_pages);
   }
 }
 
@@ -88,6 +91,7 @@ TEST_P(DecodePlacement, LogitsEqualThoseReadInPlace) {
   if (huge_pages_available()) {
     EXPECT_NE(placed->weights().token_embedding.data, in_place->weights().token_embedding.data);
   }
+  EXPECT_FALSE(in_place->weights().token_embedding.on_huge_pages);
   const std::vector<float> a = decode_logits(*placed);
   const std::vector<float> b = decode_logits(*in_place);
   ASSERT_EQ(a.size(), b.size());
