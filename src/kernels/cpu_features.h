@@ -13,5 +13,7 @@ bool cpu_supports(Isa isa);
 Isa active_isa();
 // Makes the kernels use `isa` (which the CPU must support; throws wisp::Error otherwise).
 void force_isa(Isa isa);
+// AVX512-VNNI (vpdpbusd), for the int8 kernel's VNNI variant.
+bool cpu_has_avx512_vnni();
 
 }  // namespace wisp

@@ -33,7 +33,7 @@ const std::vector<QuantCase> kInt8Types = [] {
 
 std::vector<Int8Kernel> supported_kernels() {
   std::vector<Int8Kernel> kernels;
-  for (Int8Kernel k : {Int8Kernel::Scalar, Int8Kernel::Avx2}) {
+  for (Int8Kernel k : {Int8Kernel::Scalar, Int8Kernel::Avx2, Int8Kernel::Vnni}) {
     if (cpu_supports_int8_kernel(k)) kernels.push_back(k);
   }
   return kernels;
@@ -228,6 +228,30 @@ TEST_F(QuantDotLinear, ResultsDoNotDependOnTheThreadCount) {
               << int8_kernel_name(kernel) << " " << matrix_type_name(type.matrix) << " rows " << rows << " threads "
               << threads;
         }
+      }
+    }
+  }
+}
+
+// vpdpbusd forms the integer lane sums vpmaddubsw + vpmaddwd form, and everything after them is
+// the same code: the VNNI kernel's outputs are the AVX2 kernel's bit for bit.
+TEST_F(QuantDotLinear, VnniEqualsAvx2BitForBit) {
+  if (!cpu_supports_int8_kernel(Int8Kernel::Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  set_compute_threads(2);
+  for (const QuantCase& type : kInt8Types) {
+    for (int in : {320, 2048}) {
+      const int out = 45;
+      const QuantMatrix w(type, out, in, 71 + in);
+      // Extreme activations: every block holds +-127 and -128 can't occur, so the q8_0 sign
+      // trick's largest pair (2 * 128 * 127) is met.
+      for (int rows : {1, 3, 16}) {
+        std::vector<float> x = activations(rows, in, 73 + rows);
+        for (size_t i = 0; i < x.size(); i += 7) x[i] = i % 2 == 0 ? 4.0f : -4.0f;
+        std::vector<float> avx2(static_cast<size_t>(rows) * out), vnni(avx2.size());
+        linear_quant_int8_with(Int8Kernel::Avx2, x.data(), rows, in, w.matrix, nullptr, out, avx2.data(), Epilogue::Store);
+        linear_quant_int8_with(Int8Kernel::Vnni, x.data(), rows, in, w.matrix, nullptr, out, vnni.data(), Epilogue::Store);
+        EXPECT_EQ(std::memcmp(avx2.data(), vnni.data(), avx2.size() * sizeof(float)), 0)
+            << matrix_type_name(type.matrix) << " in " << in << " rows " << rows;
       }
     }
   }
