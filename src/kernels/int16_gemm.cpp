@@ -48,6 +48,8 @@ bool int16_block_readable(MatrixType type) {
   return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0 || type == MatrixType::Q5_0R;
 }
 
+bool int16_blocks_preferred() { return active_panel_kernel() == PanelKernel::Avx2 && !std::getenv("WISP_NO_PANELS"); }
+
 Int16Matrix::Int16Matrix(const WeightMatrix& w) : out_(w.rows), in_(w.cols) {
   if (int16_block_readable(w.type)) {
     stored_ = w;

@@ -49,6 +49,10 @@ void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, 
 // Whether int16_gemm_blocks reads weights of this type in place: the block types without a
 // minimum (q8_0, q5_0, q4_0), whose values are d * q with small integers q.
 bool int16_block_readable(MatrixType type);
+// Whether reduced-precision products of such weights run as integer products on the stored
+// blocks: wherever the AVX2 integer tile runs (AVX-512 CPUs too), unless WISP_NO_PANELS (as for
+// panel_gemm_preferred) switches them off.
+bool int16_blocks_preferred();
 
 // A weight matrix W [out][in] for the integer product. Block types int16_gemm_blocks reads are
 // kept as stored (read in place on every call: no copy, and no rounding beyond the file's);

@@ -387,7 +387,7 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
 // out[c*W, (c+N)*W) of sum_j p[j] v[j] from columns [col, col + N*W) of the values: N
 // accumulator vectors with compile-time bounds, so they stay in registers (with a runtime
 // bound GCC keeps such arrays in memory and stores them on every step). With fewer than 8
-// vectors, keys alternate between two sets of accumulators: 8 independent FMA chains either way.
+// vectors, keys alternate between two sets of accumulators, for twice the independent FMA chains.
 template <class S, MatrixType T, int N>
 void weighted_values_columns(const float* p, const void* v, int ldv, int n, int col, float* out) {
   using V = typename S::V;
@@ -441,10 +441,7 @@ void weighted_values(const float* p, const void* v, int ldv, int n, int d_head, 
     weighted_values_columns<S, T, 2>(p, v, ldv, n, i0, out + i0);
     i0 += 2 * W;
   }
-  if (i0 < vec_end) {
-    weighted_values_columns<S, T, 1>(p, v, ldv, n, i0, out + i0);
-    i0 += W;
-  }
+  if (i0 < vec_end) weighted_values_columns<S, T, 1>(p, v, ldv, n, i0, out + i0);
   for (int i = vec_end; i < d_head; ++i) {
     float sum = 0.0f;
     for (int j = 0; j < n; ++j) sum += p[j] * load_weight_scalar<T>(v, static_cast<size_t>(j) * ldv + i);

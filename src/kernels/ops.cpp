@@ -140,10 +140,11 @@ void linear(const float* x, int rows, int in, const WeightMatrix& w, const float
   if (rows <= kGemvMaxRows) {
     linear_gemv(x, rows, in, w, bias, out, y, epilogue);
   } else if (precision == Precision::Reduced && int16_block_readable(w.type) && in == w.cols && out == w.rows &&
-             panel_gemm_preferred()) {
-    // Reduced-precision products of quantized weights (the decoder's prompts), on AVX2-only CPUs:
-    // 12-bit activations against the stored blocks rounded to 12 bits per row, as decode steps
-    // meet int8 activation blocks (small q8_0, 256-token prompt: 0.7x the time of the f32 panel product, bench/README.md).
+             int16_blocks_preferred()) {
+    // Reduced-precision products of quantized weights (the decoder's prompts): 12-bit activations
+    // against the stored blocks rounded to 12 bits per row, as decode steps meet int8 activation
+    // blocks (small q8_0, 256-token prompt: 0.7x the time of the f32 panel product on Zen 3,
+    // 0.56-0.7x that of widening for sgemm on Zen 4; bench/README.md).
     linear_int16_blocks(x, rows, w, bias, y, epilogue);
   } else if (panel_packable(w) && in == w.cols && out == w.rows && panel_gemm_preferred()) {
     // AVX2-only CPUs: the panel product reads f16/f32 weight rows as they are stored, with

@@ -4,6 +4,7 @@
 
 #include "model/model_parts.h"
 #include "kernels/bf16_gemm.h"
+#include "kernels/int16_gemm.h"
 #include "kernels/panel_gemm.h"
 #include "kernels/quant_dot_internal.h"
 #include "model/weights.h"
@@ -77,13 +78,15 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
                                        std::move(parts.mel_filters));
   ComputeType compute = options.compute_type;
   if (compute == ComputeType::Auto) {
-    // Quantized files on AVX2-only CPUs: integer encoder products on the stored blocks, which
-    // round activations to 12 bits where whisper.cpp rounds them to 8 (1.6-1.8x faster than
-    // widening to f32 for sgemm, and no copy of the weights; bench/README.md).
+    // q8_0/q5_0/q4_0 files on every SIMD CPU: integer encoder products on the stored blocks,
+    // which round activations to 12 bits where whisper.cpp rounds them to 8 (on AVX2-only CPUs
+    // 1.6-1.8x faster than widening to f32 for sgemm). No copy of the weights: on AVX512_BF16
+    // CPUs bfloat16's encoder copy put small q8_0's peak RSS at 1.13x whisper.cpp's, and int16
+    // is the more accurate of the two (bench/README.md).
     compute = model->info().weight_type == WeightType::F32 ? ComputeType::Float32
-              : cpu_has_bf16()                             ? ComputeType::BFloat16
-              : panel_gemm_preferred() && Int16Weights::reads_in_place(*weights) ? ComputeType::Int16
-                                                                                   : ComputeType::Float16;
+              : int16_blocks_preferred() && Int16Weights::reads_in_place(*weights) ? ComputeType::Int16
+              : cpu_has_bf16()                                                      ? ComputeType::BFloat16
+                                                                                    : ComputeType::Float16;
   }
   if (compute == ComputeType::BFloat16) {
     if (!cpu_has_bf16()) {

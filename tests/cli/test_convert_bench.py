@@ -224,18 +224,19 @@ def test_quantized_weights_stay_quantized_in_memory(models):
     assert rss["q4_0"] < rss["q8_0"], rss
 
 
-def test_auto_compute_type_follows_the_weights(models):
-    """`auto` on an AVX2-only CPU (WISP_ISA=avx2 makes any AVX2 CPU choose as one): int16 for
-    the block types the integer product reads in place, float16 for every other non-f32 file."""
+@pytest.mark.parametrize("isa", ["avx2", "native"])
+def test_auto_compute_type_follows_the_weights(models, isa):
+    """`auto` on every SIMD CPU (WISP_ISA=avx2 makes an AVX-512 one choose as an AVX2-only one):
+    int16 for the block types the integer product reads in place, so a quantized file is never
+    copied; bfloat16 for the other non-f32 files on AVX512_BF16 CPUs, float16 elsewhere."""
     cpuinfo = Path("/proc/cpuinfo").read_bytes()
     if b" avx2" not in cpuinfo:
         pytest.skip("no AVX2")
-    if b"avx512_bf16" in cpuinfo:
-        pytest.skip("auto picks bfloat16 on AVX512_BF16 CPUs")
     _, _, converted = models
-    env = {"WISP_ISA": "avx2"}
-    expected = {"q8_0": "int16", "q5_0": "int16", "q4_0": "int16", "q5_1": "float16", "q4_1": "float16",
-                "f16": "float16", "f32": "float32"}
+    env = {"WISP_ISA": "avx2"} if isa == "avx2" else {}
+    half = "bfloat16" if b"avx512_bf16" in cpuinfo else "float16"
+    expected = {"q8_0": "int16", "q5_0": "int16", "q4_0": "int16", "q5_1": half, "q4_1": half,
+                "f16": half, "f32": "float32"}
     for file_type, compute in expected.items():
         result = run_wisp("bench", "--model", converted[file_type], "--quick", "--json", "--threads", "2", env=env)
         assert result.returncode == 0, result.stderr.decode()
