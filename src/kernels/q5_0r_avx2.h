@@ -1,6 +1,6 @@
 // Unpacking a q5_0r block (kernels/q5_0r.h) in AVX2 registers, shared by the int8 decode kernel,
-// the integer product's slice unpacking and the AVX2/AVX-512 kernel tables' widening to f32. Include after <immintrin.h>, inside the including
-// file's `#pragma GCC target("avx2")` region.
+// the integer product's slice unpacking and the AVX2/AVX-512 kernel tables' widening to f32.
+// Include after <immintrin.h>, inside the including file's `#pragma GCC target("avx2")` region.
 #pragma once
 
 #include <cstdint>

@@ -98,11 +98,10 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   } else if (panel_gemm_preferred() && PanelWeights::supports(*weights)) {
     model->panel_weights_ = std::make_shared<const PanelWeights>(*weights);
   }
-  // Decode steps (int8 activations) on q5_0 files, wherever they run the AVX2 int8 kernel
-  // (or its VNNI twin on AVX-512 CPUs): regrouped blocks unpack in five vector operations instead of nine, which
-  // brings the step to memory speed on AVX2-only CPUs and to 0.8x the time on Zen 4
-  // (bench/README.md). The prompts' integer product (AVX2-only CPUs) and the widening for sgemm
-  // (elsewhere) read them too.
+  // Decode steps (int8 activations) on q5_0 files, wherever they run the AVX2 int8 kernel (or
+  // its VNNI twin on AVX-512 CPUs): regrouped blocks unpack in five vector operations instead of
+  // nine, which brings the step to memory speed on AVX2-only CPUs and to 0.8x the time on Zen 4
+  // (bench/README.md). The prompts' integer product and the widening for sgemm read them too.
   const bool regroup_q5_0 = compute != ComputeType::Float32 && int8_kernel_is_avx2_family(int8_kernel_for(active_isa()));
   weights->place_decode_matrices(regroup_q5_0);
   model->compute_type_ = compute;
