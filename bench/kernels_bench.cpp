@@ -78,7 +78,8 @@ BENCHMARK(BM_Linear)
     ->Unit(benchmark::kMicrosecond);
 
 // Block-quantized weights at decode: the int8 kernels against the exact f32 path.
-// args: path (0 int8 scalar, 1 int8 avx2, 2 int8 avx512-vnni, 3 exact f32 on the active ISA),
+// args: path (0 int8 scalar, 1 int8 avx2, 2 int8 avx512-vnni, 3 exact f32 on the active ISA,
+// 4 int8 avx512-vnni-gfni: 512-bit q5_0r rows),
 // ggml type id (8 q8_0, 6 q5_0, 7 q5_1, 2 q4_0, 3 q4_1; 106: q5_0 regrouped as q5_0r, what
 // decode steps read on AVX2-only CPUs), rows, out, in. Bytes = weight bytes.
 void BM_LinearQuant(benchmark::State& state) {
@@ -89,8 +90,8 @@ void BM_LinearQuant(benchmark::State& state) {
   const auto ggml = regrouped ? GgmlType::Q5_0 : static_cast<GgmlType>(state.range(1));
   const int rows = static_cast<int>(state.range(2)), out = static_cast<int>(state.range(3));
   const int in = static_cast<int>(state.range(4));
-  const Int8Kernel kernel = static_cast<Int8Kernel>(std::min(path, 2));
-  if (path < 3 && !cpu_supports_int8_kernel(kernel)) {
+  const Int8Kernel kernel = path == 4 ? Int8Kernel::Avx512 : static_cast<Int8Kernel>(std::min(path, 2));
+  if (path != 3 && !cpu_supports_int8_kernel(kernel)) {
     state.SkipWithError("instruction set not supported");
     return;
   }
@@ -123,8 +124,10 @@ void BM_LinearQuant(benchmark::State& state) {
 }
 BENCHMARK(BM_LinearQuant)
     ->ArgsProduct({{0, 1, 3}, {8, 6, 106, 7, 2, 3}, {1, 5}, {51865}, {512}})
-    ->ArgsProduct({{1, 2, 3}, {8, 6, 106}, {1}, {2048}, {512}})
-    ->ArgsProduct({{1, 2, 3}, {8, 6, 106}, {1}, {512}, {2048}})
+    ->ArgsProduct({{1, 2, 3}, {8, 6}, {1}, {2048}, {512}})
+    ->ArgsProduct({{1, 2, 3}, {8, 6}, {1}, {512}, {2048}})
+    ->ArgsProduct({{1, 2, 4, 3}, {106}, {1, 2, 5}, {2048}, {512}})
+    ->ArgsProduct({{1, 2, 4, 3}, {106}, {1}, {512}, {2048}})
     ->ArgsProduct({{1}, {8}, {16}, {2048}, {512}})
     ->Unit(benchmark::kMicrosecond);
 

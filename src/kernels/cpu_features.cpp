@@ -67,6 +67,15 @@ bool cpu_has_avx512_vnni() {
 #endif
 }
 
+bool cpu_has_gfni_bitalg() {
+#if defined(__x86_64__)
+  static const bool has = __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512bitalg");
+  return has;
+#else
+  return false;
+#endif
+}
+
 Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }
 
 void force_isa(Isa isa) {

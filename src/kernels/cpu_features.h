@@ -15,5 +15,7 @@ Isa active_isa();
 void force_isa(Isa isa);
 // AVX512-VNNI (vpdpbusd), for the int8 kernel's VNNI variant.
 bool cpu_has_avx512_vnni();
+// GFNI and AVX512-BITALG (vgf2p8affineqb, vpshufbitqmb), for the int8 kernel's 512-bit q5_0r rows.
+bool cpu_has_gfni_bitalg();
 
 }  // namespace wisp

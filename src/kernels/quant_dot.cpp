@@ -20,6 +20,7 @@ Int8Gemv int8_gemv_for(Int8Kernel kernel) {
   switch (kernel) {
     case Int8Kernel::Avx2: return kInt8GemvAvx2;
     case Int8Kernel::Vnni: return kInt8GemvVnni;
+    case Int8Kernel::Avx512: return kInt8GemvAvx512;
     case Int8Kernel::Scalar: break;
   }
   return kInt8GemvScalar;
@@ -49,6 +50,7 @@ const char* int8_kernel_name(Int8Kernel kernel) {
     case Int8Kernel::Scalar: return "scalar";
     case Int8Kernel::Avx2: return "avx2";
     case Int8Kernel::Vnni: return "avx512-vnni";
+    case Int8Kernel::Avx512: return "avx512-vnni-gfni";
   }
   return "?";
 }
@@ -58,11 +60,13 @@ bool cpu_supports_int8_kernel(Int8Kernel kernel) {
     case Int8Kernel::Scalar: return true;
     case Int8Kernel::Avx2: return cpu_supports(Isa::Avx2);
     case Int8Kernel::Vnni: return cpu_supports(Isa::Avx512) && cpu_has_avx512_vnni();
+    case Int8Kernel::Avx512: return cpu_supports_int8_kernel(Int8Kernel::Vnni) && cpu_has_gfni_bitalg();
   }
   return false;
 }
 
 Int8Kernel int8_kernel_for(Isa isa) {
+  if (isa == Isa::Avx512 && cpu_supports_int8_kernel(Int8Kernel::Avx512)) return Int8Kernel::Avx512;
   if (isa == Isa::Avx512 && cpu_supports_int8_kernel(Int8Kernel::Vnni)) return Int8Kernel::Vnni;
   if (isa != Isa::Scalar && cpu_supports_int8_kernel(Int8Kernel::Avx2)) return Int8Kernel::Avx2;
   return Int8Kernel::Scalar;

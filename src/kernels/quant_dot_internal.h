@@ -23,13 +23,15 @@
 namespace wisp {
 
 // AVX2 (maddubs) also serves AVX-512 CPUs without VNNI; Vnni is the same kernel with vpdpbusd
-// (AVX512-VNNI on 256-bit vectors), bit-identical to it.
-enum class Int8Kernel { Scalar, Avx2, Vnni };
+// (AVX512-VNNI on 256-bit vectors), bit-identical to it; Avx512 is Vnni with q5_0r rows on
+// 512-bit vectors (needs GFNI and BITALG too; the same sums, added in another order).
+enum class Int8Kernel { Scalar, Avx2, Vnni, Avx512 };
 
 const char* int8_kernel_name(Int8Kernel kernel);
 bool cpu_supports_int8_kernel(Int8Kernel kernel);
 // The kernel linear_quant_int8 uses for the active instruction set (see cpu_features.h):
-// VNNI under Avx512 where the CPU has AVX512-VNNI, AVX2 (maddubs) under Avx512 or Avx2, else scalar.
+// under Avx512: Avx512 where the CPU has AVX512-VNNI, GFNI and BITALG, else Vnni where it has
+// AVX512-VNNI; AVX2 (maddubs) under Avx512 or Avx2; else scalar.
 Int8Kernel int8_kernel_for(Isa isa);
 // Whether the kernel runs quant_dot_avx2_kernel.h's code (AVX2 or VNNI): the one that reads q5_0r.
 constexpr bool int8_kernel_is_avx2_family(Int8Kernel kernel) { return kernel != Int8Kernel::Scalar; }
@@ -91,6 +93,7 @@ using Int8Gemv = void (*)(const Int8Rows& x, const WeightMatrix& w, int col_begi
 extern const Int8Gemv kInt8GemvScalar;
 extern const Int8Gemv kInt8GemvAvx2;
 extern const Int8Gemv kInt8GemvVnni;
+extern const Int8Gemv kInt8GemvAvx512;
 
 // linear_quant_int8 on a given kernel (which this CPU must support), for tests and benchmarks.
 void linear_quant_int8_with(Int8Kernel kernel, const float* x, int rows, int in, const WeightMatrix& w,

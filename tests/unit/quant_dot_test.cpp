@@ -33,7 +33,7 @@ const std::vector<QuantCase> kInt8Types = [] {
 
 std::vector<Int8Kernel> supported_kernels() {
   std::vector<Int8Kernel> kernels;
-  for (Int8Kernel k : {Int8Kernel::Scalar, Int8Kernel::Avx2, Int8Kernel::Vnni}) {
+  for (Int8Kernel k : {Int8Kernel::Scalar, Int8Kernel::Avx2, Int8Kernel::Vnni, Int8Kernel::Avx512}) {
     if (cpu_supports_int8_kernel(k)) kernels.push_back(k);
   }
   return kernels;
