@@ -20,6 +20,7 @@
 #include "kernels/ops.h"
 #include "kernels/panel_gemm.h"
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "kernels/quant_dot_internal.h"
 #include "model/ggml_quant.h"
 
@@ -81,13 +82,14 @@ BENCHMARK(BM_Linear)
 // args: path (0 int8 scalar, 1 int8 avx2, 2 int8 avx512-vnni, 3 exact f32 on the active ISA,
 // 4 int8 avx512-vnni-gfni: 512-bit q5_0r rows),
 // ggml type id (8 q8_0, 6 q5_0, 7 q5_1, 2 q4_0, 3 q4_1; 106: q5_0 regrouped as q5_0r, what
-// decode steps read on AVX2-only CPUs), rows, out, in. Bytes = weight bytes.
+// decode steps read on AVX2 and AVX-512 CPUs; 108: q8_0 regrouped as q8_0r, what they read where
+// path 4 runs), rows, out, in. Bytes = weight bytes.
 void BM_LinearQuant(benchmark::State& state) {
   const char* threads = std::getenv("WISP_BENCH_THREADS");
   set_compute_threads(threads ? std::atoi(threads) : 1);
   const int path = static_cast<int>(state.range(0));
-  const bool regrouped = state.range(1) == 106;
-  const auto ggml = regrouped ? GgmlType::Q5_0 : static_cast<GgmlType>(state.range(1));
+  const bool regrouped = state.range(1) > 100;
+  const auto ggml = static_cast<GgmlType>(state.range(1) % 100);
   const int rows = static_cast<int>(state.range(2)), out = static_cast<int>(state.range(3));
   const int in = static_cast<int>(state.range(4));
   const Int8Kernel kernel = path == 4 ? Int8Kernel::Avx512 : static_cast<Int8Kernel>(std::min(path, 2));
@@ -95,7 +97,7 @@ void BM_LinearQuant(benchmark::State& state) {
     state.SkipWithError("instruction set not supported");
     return;
   }
-  const MatrixType type = regrouped                ? MatrixType::Q5_0R
+  const MatrixType type = regrouped                ? (ggml == GgmlType::Q5_0 ? MatrixType::Q5_0R : MatrixType::Q8_0R)
                           : ggml == GgmlType::Q8_0 ? MatrixType::Q8_0
                           : ggml == GgmlType::Q5_0 ? MatrixType::Q5_0
                           : ggml == GgmlType::Q5_1 ? MatrixType::Q5_1
@@ -105,9 +107,10 @@ void BM_LinearQuant(benchmark::State& state) {
   std::vector<uint8_t> bytes(1 + ggml_row_bytes(ggml, in) * static_cast<size_t>(out));
   ggml_encode(ggml, w32.data(), bytes.data() + 1, static_cast<int64_t>(w32.size()));  // odd offset, as in files
   if (regrouped) {
-    const std::vector<uint8_t> q5_0(bytes.begin() + 1, bytes.end());
+    const std::vector<uint8_t> stored(bytes.begin() + 1, bytes.end());
     const size_t row_bytes = ggml_row_bytes(ggml, in);
-    for (int r = 0; r < out; ++r) q5_0r_regroup_row(q5_0.data() + row_bytes * r, in / 32, bytes.data() + 1 + row_bytes * r);
+    const auto regroup_row = ggml == GgmlType::Q5_0 ? q5_0r_regroup_row : q8_0r_regroup_row;
+    for (int r = 0; r < out; ++r) regroup_row(stored.data() + row_bytes * r, in / 32, bytes.data() + 1 + row_bytes * r);
   }
   const WeightMatrix w(bytes.data() + 1, type, out, in);
   const std::vector<float> x = random_floats(static_cast<size_t>(rows) * in);
@@ -126,8 +129,8 @@ BENCHMARK(BM_LinearQuant)
     ->ArgsProduct({{0, 1, 3}, {8, 6, 106, 7, 2, 3}, {1, 5}, {51865}, {512}})
     ->ArgsProduct({{1, 2, 3}, {8, 6}, {1}, {2048}, {512}})
     ->ArgsProduct({{1, 2, 3}, {8, 6}, {1}, {512}, {2048}})
-    ->ArgsProduct({{1, 2, 4, 3}, {106}, {1, 2, 5}, {2048}, {512}})
-    ->ArgsProduct({{1, 2, 4, 3}, {106}, {1}, {512}, {2048}})
+    ->ArgsProduct({{1, 2, 4, 3}, {106, 108}, {1, 2, 5}, {2048}, {512}})
+    ->ArgsProduct({{1, 2, 4, 3}, {106, 108}, {1}, {512}, {2048}})
     ->ArgsProduct({{1}, {8}, {16}, {2048}, {512}})
     ->Unit(benchmark::kMicrosecond);
 

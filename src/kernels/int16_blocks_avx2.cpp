@@ -30,8 +30,8 @@ namespace {
 // and 8..15.
 template <MatrixType T>
 inline __attribute__((always_inline)) void decode_block(const uint8_t* block, __m256i& first, __m256i& second) {
-  if constexpr (T == MatrixType::Q8_0) {
-    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+  if constexpr (T == MatrixType::Q8_0 || T == MatrixType::Q8_0R) {  // q8_0r: `block` is its values
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + (T == MatrixType::Q8_0 ? 2 : 0)));
     first = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(bytes));
     second = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(bytes, 1));
   } else {
@@ -94,8 +94,10 @@ void unpack(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float
   for (int r0 = 0; r0 < kPanelWidth; r0 += 8) {
     const uint8_t* rows[8];
     for (int r = 0; r < 8; ++r) {
-      // q5_0r finds its blocks from the row's start, the others from the pass's first block.
-      const size_t skip = T == MatrixType::Q5_0R ? 0 : static_cast<size_t>(b0) * kBlockBytes;
+      // The regrouped types find their blocks from the row's start, the others from the pass's
+      // first block.
+      const bool regrouped = T == MatrixType::Q5_0R || T == MatrixType::Q8_0R;
+      const size_t skip = regrouped ? 0 : static_cast<size_t>(b0) * kBlockBytes;
       rows[r] = r0 + r < present ? w.row_data(j0 + r0 + r) + skip : nullptr;
     }
     for (int b = 0; b < nb; ++b) {
@@ -107,6 +109,8 @@ void unpack(const WeightMatrix& w, int j0, int b0, int nb, int32_t* words, float
         }
         if constexpr (T == MatrixType::Q5_0R) {
           decode_q5_0r_block(q5_0r_block(rows[r], w.cols / kMatrixQuantBlock, b0 + b), first[r], second[r]);
+        } else if constexpr (T == MatrixType::Q8_0R) {
+          decode_block<T>(rows[r] + q8_0r_layout(w.cols / kMatrixQuantBlock, b0 + b).values, first[r], second[r]);
         } else {
           decode_block<T>(rows[r] + static_cast<size_t>(b) * kBlockBytes, first[r], second[r]);
         }
@@ -133,6 +137,7 @@ void int16_unpack_blocks_avx2(const WeightMatrix& w, int j0, int b0, int nb, int
     case MatrixType::Q5_0: unpack<MatrixType::Q5_0>(w, j0, b0, nb, words, scales); break;
     case MatrixType::Q4_0: unpack<MatrixType::Q4_0>(w, j0, b0, nb, words, scales); break;
     case MatrixType::Q5_0R: unpack<MatrixType::Q5_0R>(w, j0, b0, nb, words, scales); break;
+    case MatrixType::Q8_0R: unpack<MatrixType::Q8_0R>(w, j0, b0, nb, words, scales); break;
     default: int16_unpack_blocks_scalar(w, j0, b0, nb, words, scales); break;
   }
 }

@@ -45,7 +45,8 @@ void int16_quantize_columns(PanelKernel kernel, int k, int n, const float* src, 
 void Int16Matrix::Free::operator()(void* p) const { std::free(p); }
 
 bool int16_block_readable(MatrixType type) {
-  return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0 || type == MatrixType::Q5_0R;
+  return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0 || type == MatrixType::Q5_0R ||
+         type == MatrixType::Q8_0R;
 }
 
 bool int16_blocks_preferred() { return active_panel_kernel() == PanelKernel::Avx2 && !std::getenv("WISP_NO_PANELS"); }

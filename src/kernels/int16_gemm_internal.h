@@ -10,6 +10,7 @@
 #include "kernels/int16_gemm.h"
 #include "kernels/panel_gemm_internal.h"
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "model/ggml_quant.h"
 
 namespace wisp {
@@ -109,9 +110,10 @@ inline constexpr int kInt16PassBlocks = kInt16DepthBlock / kMatrixQuantBlock;
 inline constexpr int kInt16BlocksRowBlock = 288;
 
 // Block b of weight row `row`: where its f16 scale is, and the integer of its value j (0..31),
-// value = d * q, for q8_0 / q5_0 / q4_0 blocks and q5_0r's regrouped ones.
+// value = d * q, for q8_0 / q5_0 / q4_0 blocks and q5_0r's and q8_0r's regrouped ones.
 inline const uint8_t* int16_block_scale(const WeightMatrix& w, int row, int b) {
   if (w.type == MatrixType::Q5_0R) return w.row_data(row) + q5_0r_layout(w.cols / kMatrixQuantBlock, b).scale;
+  if (w.type == MatrixType::Q8_0R) return w.row_data(row) + q8_0r_layout(w.cols / kMatrixQuantBlock, b).scale;
   return w.row_data(row) + static_cast<size_t>(b) * quant_block_bytes(w.type);
 }
 
@@ -125,6 +127,8 @@ inline int int16_block_value(const WeightMatrix& w, int row, int b, int j) {
     }
     case MatrixType::Q5_0R:
       return q5_0r_stored_value(q5_0r_block(w.row_data(row), w.cols / kMatrixQuantBlock, b), j) - 16;
+    case MatrixType::Q8_0R:
+      return static_cast<int8_t>(w.row_data(row)[q8_0r_layout(w.cols / kMatrixQuantBlock, b).values + j]);
     default: {  // Q5_0
       const uint32_t high = static_cast<uint32_t>(block[2]) | static_cast<uint32_t>(block[3]) << 8 |
                             static_cast<uint32_t>(block[4]) << 16 | static_cast<uint32_t>(block[5]) << 24;
@@ -137,7 +141,9 @@ inline int int16_block_value(const WeightMatrix& w, int row, int b, int j) {
 
 // Largest |q| a block of the type holds (int8 reaches -128; the 5- and 4-bit types -16 and -8).
 inline int int16_block_limit(MatrixType type) {
-  return type == MatrixType::Q8_0 ? 128 : type == MatrixType::Q5_0 || type == MatrixType::Q5_0R ? 16 : 8;
+  return type == MatrixType::Q8_0 || type == MatrixType::Q8_0R ? 128
+         : type == MatrixType::Q5_0 || type == MatrixType::Q5_0R ? 16
+                                                                 : 8;
 }
 
 // Row `row` of w over blocks [b0, b0 + nb) rounded to 12 bits against one scale: value q of

@@ -336,9 +336,10 @@ void gemv_impl(const float* x, int n_rows, int ldx, const WeightMatrix& w, int c
     WISP_GEMV_CASE(Q5_1)
     WISP_GEMV_CASE(Q4_0)
     WISP_GEMV_CASE(Q4_1)
-    case MatrixType::Q5_0R: {
-      // Regrouped q5_0 is read by the int8 and int16 kernels; any other product on it (none in
-      // the decoder) widens a few rows at a time.
+    case MatrixType::Q5_0R:
+    case MatrixType::Q8_0R: {
+      // Regrouped blocks are read by the int8 and int16 kernels; any other product on them (none
+      // in the decoder) widens a few rows at a time.
       constexpr int kRows = 16;
       thread_local std::vector<float> widened;
       widened.resize(static_cast<size_t>(kRows) * w.cols);
@@ -380,6 +381,9 @@ void rows_to_f32_impl(const WeightMatrix& w, int row_begin, int row_end, float* 
       for (int r = row_begin; r < row_end; ++r) {
         q5_0r_row_to_f32_avx2(w.row_data(r), w.cols, dst + static_cast<size_t>(r - row_begin) * w.cols);
       }
+      return;
+    case MatrixType::Q8_0R:  // the token embedding's rows at decode: the scalar loop suffices
+      w.rows_to_f32(row_begin, row_end, dst);
       return;
   }
 }

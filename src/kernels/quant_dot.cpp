@@ -75,14 +75,21 @@ Int8Kernel int8_kernel_for(Isa isa) {
 Int8Terms int8_terms(Int8Kernel kernel, MatrixType type) {
   Int8Terms terms;
   if (kernel == Int8Kernel::Scalar) return terms;  // works on signed values directly
+  if (kernel == Int8Kernel::Avx512 && (type == MatrixType::Q5_0R || type == MatrixType::Q8_0R)) {
+    // Eight blocks' scales at a time; the offset (q5_0r's stored 16, or the 128 that makes
+    // q8_0r's values unsigned) cancelled in the integer lane sums, which start from it.
+    terms.block_scales = true;
+    terms.offset_multiple = (type == MatrixType::Q5_0R ? int8_weight_offset(type) : kQ8_0rFlip) / kInt8Lanes;
+    return terms;
+  }
   if (type == MatrixType::Q5_0R) {
     terms.block_offset = int8_weight_offset(type);  // scales and offsets eight blocks at a time
     return terms;
   }
   terms.minimum = int8_has_minimum(type);
   // Lane sums carry offset * Σq per block: the nibble types' stored offset. The q8_0 kernel uses
-  // signed products (sign trick) and needs none.
-  const int offset = type == MatrixType::Q8_0 ? 0 : int8_weight_offset(type);
+  // signed products (sign trick; q8_0r too, here) and needs none.
+  const int offset = int8_weight_offset(type);
   terms.offset_multiple = offset / kInt8Lanes;
   return terms;
 }
@@ -111,10 +118,8 @@ void quantize_rows_scalar(const float* x, int rows, int in, Int8Terms terms, con
         if (terms.offset_multiple != 0) out.offsets(r)[at] = -terms.offset_multiple * sum;
         if (terms.minimum) out.minimum_terms(r)[at] = d * static_cast<float>(sum) * 0.125f;
       }
-      if (terms.block_offset != 0) {
-        out.block_scales(r)[b] = d;
-        out.block_offset_terms(r)[b] = d * static_cast<float>(-terms.block_offset * sum);
-      }
+      if (terms.block_scales || terms.block_offset != 0) out.block_scales(r)[b] = d;
+      if (terms.block_offset != 0) out.block_offset_terms(r)[b] = d * static_cast<float>(-terms.block_offset * sum);
     }
   }
 }

@@ -77,10 +77,8 @@ void quantize_rows_avx2(const float* x, int rows, int in, Int8Terms terms, const
       if (terms.minimum) {
         _mm256_storeu_ps(out.minimum_terms(r) + lane, _mm256_set1_ps(d * static_cast<float>(sum) * 0.125f));
       }
-      if (terms.block_offset != 0) {
-        out.block_scales(r)[b] = d;
-        out.block_offset_terms(r)[b] = d * static_cast<float>(-terms.block_offset * sum);
-      }
+      if (terms.block_scales || terms.block_offset != 0) out.block_scales(r)[b] = d;
+      if (terms.block_offset != 0) out.block_offset_terms(r)[b] = d * static_cast<float>(-terms.block_offset * sum);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "kernels/quant_dot_internal.h"
 
 namespace wisp {
@@ -88,14 +89,19 @@ struct Avx2Int8 {
   template <MatrixType T, int R>
   static void block_step(const uint8_t* block, const uint8_t* const (&rows)[R], size_t lane_bytes, size_t b,
                          __m256 (&out)[R]) {
-    const __m256i w = weight_bytes<T>(block);
-    const __m256 d = broadcast_half(block);
+    block_step<T, R>(weight_bytes<T>(block), broadcast_half(block), block, rows, lane_bytes, b, out);
+  }
+
+  // The same from the block's value bytes w and scale d (q8_0r's are apart).
+  template <MatrixType T, int R>
+  static void block_step(__m256i w, __m256 d, const uint8_t* block, const uint8_t* const (&rows)[R],
+                         size_t lane_bytes, size_t b, __m256 (&out)[R]) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const uint8_t* at = rows[r] + b * kMatrixQuantBlock;  // block b of each array sits at 32b bytes
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
       __m256i lanes;
-      if constexpr (T == MatrixType::Q8_0) {
+      if constexpr (T == MatrixType::Q8_0 || T == MatrixType::Q8_0R) {
         // |w| * (x with w's sign): an unsigned-by-signed product, whose pair sums never saturate
         // (|w| <= 128, |x| <= 127).
         lanes = lane_sums(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
@@ -193,10 +199,33 @@ struct Avx2Int8 {
     }
   }
 
+  // Weight rows [c0, c1) of a q8_0r matrix (read by the 512-bit kernel; here for other
+  // instruction sets on the same model) against rows [r0, r0 + R): q8_0's blocks, found apart.
+  template <int R>
+  static void q8_0r_columns(const Int8Rows& x, int r0, const WeightMatrix& w, int c0, int c1, const float* bias,
+                            bool accumulate, float* y, int ldy) {
+    const uint8_t* rows[R];
+    for (int r = 0; r < R; ++r) rows[r] = x.row(r0 + r);
+    for (int j = c0; j < c1; ++j) {
+      const uint8_t* row = w.row_data(j);
+      __m256 acc[R];
+      for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+      for (int b = 0; b < x.blocks; ++b) {
+        const Q8_0rLayout at = q8_0r_layout(x.blocks, b);
+        const __m256i values = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + at.values));
+        block_step<MatrixType::Q8_0R, R>(values, broadcast_half(row + at.scale), nullptr, rows, x.lane_array_bytes(),
+                                         static_cast<size_t>(b), acc);
+      }
+      for (int r = 0; r < R; ++r) store_int8_result(y, ldy, r0 + r, j, horizontal_sum(acc[r]), bias, accumulate);
+    }
+  }
+
   template <MatrixType T, int R>
   static void columns(const Int8Rows& x, int r0, const WeightMatrix& w, int c0, int c1, bool prefetch,
                       const float* bias, bool accumulate, float* y, int ldy) {
-    if constexpr (T == MatrixType::Q5_0R) {
+    if constexpr (T == MatrixType::Q8_0R) {
+      q8_0r_columns<R>(x, r0, w, c0, c1, bias, accumulate, y, ldy);
+    } else if constexpr (T == MatrixType::Q5_0R) {
       // Four weight rows side by side for one activation row (independent chains sharing its
       // loads), two for two, one for more.
       constexpr int kCols = R == 1 ? 4 : R == 2 ? 2 : 1;

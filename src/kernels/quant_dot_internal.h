@@ -58,8 +58,8 @@ struct Int8Rows {
   // The _1 types: d * Σq / 8 per lane, multiplied by the weight block's minimum m (8 lanes sum
   // to m d Σq).
   float* minimum_terms(int r) const { return reinterpret_cast<float*>(row(r) + 3 * lane_array_bytes()); }
-  // Per block, one float each (q5_0r's kernel reads eight blocks' at a time): d, and
-  // -offset * d * Σq, the block's share of the weights' offset.
+  // Per block, one float each (the regrouped types' kernels read eight blocks' at a time): d,
+  // and -offset * d * Σq, the block's share of the weights' offset (the 256-bit q5_0r kernel).
   float* block_scales(int r) const { return reinterpret_cast<float*>(row(r) + 4 * lane_array_bytes()); }
   float* block_offset_terms(int r) const { return block_scales(r) + blocks; }
 
@@ -77,7 +77,8 @@ struct Int8Rows {
 struct Int8Terms {
   int offset_multiple = 0;
   bool minimum = false;
-  int block_offset = 0;  // 0: no block arrays
+  bool block_scales = false;  // fill block_scales
+  int block_offset = 0;       // fill block_scales and block_offset_terms with this offset (0: neither)
 };
 Int8Terms int8_terms(Int8Kernel kernel, MatrixType type);
 
@@ -161,11 +162,17 @@ void int8_gemv(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_
       return int8_gemv_typed<K, MatrixType::Q4_1>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::Q5_0R:
       return int8_gemv_typed<K, MatrixType::Q5_0R>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
+    case MatrixType::Q8_0R:
+      return int8_gemv_typed<K, MatrixType::Q8_0R>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::F32:
     case MatrixType::F16:
     case MatrixType::BF16: break;
   }
 }
+
+// The 512-bit kernel reads q8_0r values as unsigned bytes q + 128 (vpdpbusd multiplies unsigned
+// by signed), with -128 d Σq per block from the activations' block arrays.
+inline constexpr int kQ8_0rFlip = 128;
 
 // Weight value offsets of the _0 types (stored value = q + offset; q8_0 has none).
 constexpr int int8_weight_offset(MatrixType type) {

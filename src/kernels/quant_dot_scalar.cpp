@@ -6,6 +6,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "kernels/quant_dot_internal.h"
 
 namespace wisp {
@@ -55,6 +56,13 @@ void decode_q5_0r_block(const uint8_t* row, int n_blocks, int b, DecodedBlock& o
   }
 }
 
+// Block b of a q8_0r row (kernels/q8_0r.h).
+void decode_q8_0r_block(const uint8_t* row, int n_blocks, int b, DecodedBlock& out) {
+  const Q8_0rLayout at = q8_0r_layout(n_blocks, b);
+  out.d = f16_to_f32(load_half(row + at.scale));
+  for (int v = 0; v < kMatrixQuantBlock; ++v) out.values[v] = static_cast<int8_t>(row[at.values + v]);
+}
+
 template <MatrixType T>
 void gemv_typed(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_end, const float* bias,
                 bool accumulate, float* y, int ldy) {
@@ -67,6 +75,8 @@ void gemv_typed(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col
     for (int b = 0; b < x.blocks; ++b) {
       if constexpr (T == MatrixType::Q5_0R) {
         decode_q5_0r_block(row, x.blocks, b, wb);
+      } else if constexpr (T == MatrixType::Q8_0R) {
+        decode_q8_0r_block(row, x.blocks, b, wb);
       } else {
         decode_block<T>(row + static_cast<size_t>(b) * kBlockBytes, wb);
       }
@@ -95,6 +105,7 @@ void gemv(const Int8Rows& x, const WeightMatrix& w, int col_begin, int col_end, 
     case MatrixType::Q4_0: return gemv_typed<MatrixType::Q4_0>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::Q4_1: return gemv_typed<MatrixType::Q4_1>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::Q5_0R: return gemv_typed<MatrixType::Q5_0R>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
+    case MatrixType::Q8_0R: return gemv_typed<MatrixType::Q8_0R>(x, w, col_begin, col_end, bias, accumulate, y, ldy);
     case MatrixType::F32:
     case MatrixType::F16:
     case MatrixType::BF16: break;

@@ -4,6 +4,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "model/ggml_quant.h"
 
 namespace wisp {
@@ -25,6 +26,7 @@ const char* matrix_type_name(MatrixType type) {
     case MatrixType::Q4_0: return "q4_0";
     case MatrixType::Q4_1: return "q4_1";
     case MatrixType::Q5_0R: return "q5_0r";
+    case MatrixType::Q8_0R: return "q8_0r";
   }
   return "?";
 }
@@ -47,6 +49,11 @@ void WeightMatrix::rows_to_f32(int row_begin, int row_end, float* dst) const {
     case MatrixType::Q5_0R:
       for (int r = row_begin; r < row_end; ++r) {
         q5_0r_row_to_f32(row_data(r), cols, dst + static_cast<size_t>(r - row_begin) * cols);
+      }
+      break;
+    case MatrixType::Q8_0R:
+      for (int r = row_begin; r < row_end; ++r) {
+        q8_0r_row_to_f32(row_data(r), cols, dst + static_cast<size_t>(r - row_begin) * cols);
       }
       break;
   }

@@ -1,9 +1,9 @@
 // A row-major weight matrix [rows][cols] in the precision the model file stores: f32, f16, bf16,
 // or one of ggml's 32-value block-quantized formats (q8_0, q5_0, q5_1, q4_0, q4_1, laid out as
 // src/model/ggml_quant.h describes). Kernels read it in place and widen to f32 on the fly, so
-// smaller types move fewer bytes at decode (which is memory bound). One type is wisp's own:
-// q5_0r, q5_0's blocks regrouped within each row at load for the int8 decode kernel
-// (kernels/q5_0r.h).
+// smaller types move fewer bytes at decode (which is memory bound). Two types are wisp's own:
+// q5_0r and q8_0r, q5_0's and q8_0's blocks regrouped within each row at load for the int8
+// decode kernels (kernels/q5_0r.h, kernels/q8_0r.h).
 #pragma once
 
 #include <cstddef>
@@ -13,7 +13,7 @@
 
 namespace wisp {
 
-enum class MatrixType { F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, Q5_0R };
+enum class MatrixType { F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, Q5_0R, Q8_0R };
 
 inline constexpr int kMatrixQuantBlock = 32;  // values per block of every quantized type
 
@@ -22,7 +22,8 @@ constexpr bool is_quantized(MatrixType type) { return type >= MatrixType::Q8_0; 
 // Bytes of one quantized block (32 values); 0 for the float types.
 constexpr size_t quant_block_bytes(MatrixType type) {
   switch (type) {
-    case MatrixType::Q8_0: return 34;
+    case MatrixType::Q8_0:
+    case MatrixType::Q8_0R: return 34;
     case MatrixType::Q5_0:
     case MatrixType::Q5_0R: return 22;
     case MatrixType::Q5_1: return 24;

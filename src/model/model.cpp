@@ -99,11 +99,15 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     model->panel_weights_ = std::make_shared<const PanelWeights>(*weights);
   }
   // Decode steps (int8 activations) on q5_0 files, wherever they run the AVX2 int8 kernel (or
-  // its VNNI twin on AVX-512 CPUs): regrouped blocks unpack in five vector operations instead of
+  // its VNNI twins on AVX-512 CPUs): regrouped blocks unpack in five vector operations instead of
   // nine, which brings the step to memory speed on AVX2-only CPUs and to 0.8x the time on Zen 4
-  // (bench/README.md). The prompts' integer product and the widening for sgemm read them too.
-  const bool regroup_q5_0 = compute != ComputeType::Float32 && int8_kernel_is_avx2_family(int8_kernel_for(active_isa()));
-  weights->place_decode_matrices(regroup_q5_0);
+  // (bench/README.md). On q8_0 files, where the 512-bit kernel runs: two blocks' values in one
+  // load. The prompts' integer product and the widening for sgemm read them too.
+  const Int8Kernel int8 = int8_kernel_for(active_isa());
+  ModelWeights::DecodeRegrouping regroup;
+  regroup.q5_0 = compute != ComputeType::Float32 && int8_kernel_is_avx2_family(int8);
+  regroup.q8_0 = compute != ComputeType::Float32 && int8 == Int8Kernel::Avx512;
+  weights->place_decode_matrices(regroup);
   model->compute_type_ = compute;
   return model;
 }

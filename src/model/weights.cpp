@@ -7,6 +7,7 @@
 
 #include "common/huge_pages.h"
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "kernels/thread_pool.h"
 #include "model/mapped_file.h"
 #include "wisp/error.h"
@@ -217,10 +218,14 @@ bool ModelWeights::in_mapped_file(const WeightMatrix& m) const {
                      [&](const auto& file) { return file->contains(m.data, m.bytes()); });
 }
 
-void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
-  auto regrouped = [&](const WeightMatrix& m) {
-    return regroup_q5_0 && m.type == MatrixType::Q5_0 && q5_0r_regroupable(m.cols);
+void ModelWeights::place_decode_matrices(DecodeRegrouping regroup_types) {
+  // The type a matrix is regrouped to, or its own.
+  auto regrouped_type = [&](const WeightMatrix& m) {
+    if (regroup_types.q5_0 && m.type == MatrixType::Q5_0 && q5_0r_regroupable(m.cols)) return MatrixType::Q5_0R;
+    if (regroup_types.q8_0 && m.type == MatrixType::Q8_0 && q8_0r_regroupable(m.cols)) return MatrixType::Q8_0R;
+    return m.type;
   };
+  auto regrouped = [&](const WeightMatrix& m) { return regrouped_type(m) != m.type; };
   // Without huge pages a plain copy would read the same way as the mapping: only regroup.
   const bool copy_all = huge_pages_available();
   // Each copy starts on a cache line.
@@ -238,7 +243,7 @@ void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
   uint8_t* next = decode_arena_.data();
   for (WeightMatrix* m : moved) {
     const WeightMatrix source = *m;
-    const bool regroup = regrouped(source);
+    const MatrixType type = regrouped_type(source);
     // Row chunks of ~1 MB, each released once copied, so the copy never holds a matrix twice.
     const int chunk_rows = std::max<int>(1, static_cast<int>((size_t{1} << 20) / source.row_bytes));
     const int n_blocks = source.cols / kMatrixQuantBlock;
@@ -246,14 +251,16 @@ void ModelWeights::place_decode_matrices(bool regroup_q5_0) {
       const int r0 = task * chunk_rows;
       const int r1 = std::min(source.rows, r0 + chunk_rows);
       uint8_t* to = next + source.row_bytes * static_cast<size_t>(r0);
-      if (regroup) {
+      if (type == MatrixType::Q5_0R) {
         for (int r = r0; r < r1; ++r, to += source.row_bytes) q5_0r_regroup_row(source.row_data(r), n_blocks, to);
+      } else if (type == MatrixType::Q8_0R) {
+        for (int r = r0; r < r1; ++r, to += source.row_bytes) q8_0r_regroup_row(source.row_data(r), n_blocks, to);
       } else {
         std::memcpy(to, source.row_data(r0), source.row_bytes * static_cast<size_t>(r1 - r0));
       }
       release_pages(raw_.files, source.row_data(r0), source.row_bytes * static_cast<size_t>(r1 - r0));
     });
-    *m = WeightMatrix(next, regroup ? MatrixType::Q5_0R : source.type, source.rows, source.cols);
+    *m = WeightMatrix(next, type, source.rows, source.cols);
     m->on_huge_pages = copy_all;
     next += padded(source);
   }

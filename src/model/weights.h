@@ -78,12 +78,15 @@ class ModelWeights {
   std::vector<const WeightMatrix*> decode_step_matrices() const;
 
   // Copies decode_step_matrices into one block on huge pages (common/huge_pages.h), which a
-  // step then streams with a TLB miss per 2 MB instead of per 4 KB; with `regroup_q5_0`, q5_0
-  // ones are regrouped as q5_0r on the way (kernels/q5_0r.h, for the AVX2 int8 decode kernel).
-  // Without huge pages only the regrouped ones are copied. Copied pages of the mapped file are
+  // step then streams with a TLB miss per 2 MB instead of per 4 KB; q5_0 and q8_0 ones are
+  // regrouped on the way where `regroup` asks (kernels/q5_0r.h, kernels/q8_0r.h: layouts for
+  // the int8 decode kernels). Without huge pages only the regrouped ones are copied. Copied pages of the mapped file are
   // released as they go (release_pages), so resident memory does not grow. Matrices that were
   // converted at load (not in the file) and are not regrouped stay where they are.
-  void place_decode_matrices(bool regroup_q5_0);
+  struct DecodeRegrouping {
+    bool q5_0 = false, q8_0 = false;
+  };
+  void place_decode_matrices(DecodeRegrouping regroup);
 
   // Releases the pages of a matrix of these weights once a packed or regrouped copy replaces it
   // (release_pages, model/mapped_file.h).

@@ -327,51 +327,69 @@ TEST_F(QuantizedDecodeSteps, BeamSearchFiveBeams) {
   expect_steps_allocate_nothing(*decoder, options);
 }
 
-// The q5_0 conversion in float16 compute mode: where the AVX2 int8 kernel runs (AVX2 and AVX-512
-// CPUs) the decoder's matrices that decode steps read are regrouped at load (kernels/q5_0r.h), the cross-attention key/value
-// projections (run once per window) are not; the steps allocate nothing, and their logits are
-// those of the stored blocks.
-class RegroupedDecodeSteps : public DecodeSteps {
- protected:
-  static void SetUpTestSuite() {
-    q5_0_path_ = fixture_file("ggml-model-q5_0.bin");
-    if (!q5_0_path_.empty()) load_model(q5_0_path_, ComputeType::Float16);
-  }
-  static std::string q5_0_path_;
+// The q5_0 and q8_0 conversions in float16 compute mode: where an int8 kernel that reads a
+// regrouped layout runs (q5_0r: the AVX2 kernel and its AVX-512 twins; q8_0r: the 512-bit one),
+// the decoder's matrices that decode steps read are regrouped at load (kernels/q5_0r.h,
+// kernels/q8_0r.h), the cross-attention key/value projections (run once per window) are not;
+// the steps allocate nothing, and their logits are those of the stored blocks.
+struct RegroupCase {
+  const char* file;
+  MatrixType stored, regrouped;
+  bool (*regrouped_here)();  // whether this CPU's int8 kernel reads the regrouped layout
 };
 
-std::string RegroupedDecodeSteps::q5_0_path_;
+void PrintTo(const RegroupCase& c, std::ostream* os) { *os << matrix_type_name(c.regrouped); }
 
-TEST_F(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) {
+class RegroupedDecodeSteps : public DecodeSteps, public ::testing::WithParamInterface<RegroupCase> {
+ protected:
+  void SetUp() override {
+    path_ = fixture_file(GetParam().file);
+    if (!path_.empty() && loaded_ != path_) {
+      load_model(path_, ComputeType::Float16);
+      loaded_ = path_;
+    }
+    DecodeSteps::SetUp();
+  }
+  MatrixType expected_type() const {
+    return GetParam().regrouped_here() ? GetParam().regrouped : GetParam().stored;
+  }
+  std::string path_;
+  static std::string loaded_;
+};
+
+std::string RegroupedDecodeSteps::loaded_;
+
+TEST_P(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) {
   const ModelWeights& w = model_->weights();
-  const MatrixType expected =
-      int8_kernel_is_avx2_family(int8_kernel_for(active_isa())) ? MatrixType::Q5_0R : MatrixType::Q5_0;
+  const MatrixType stored = GetParam().stored, expected = expected_type();
   EXPECT_EQ(w.token_embedding.type, expected);
   for (const DecoderBlockWeights& b : w.decoder_blocks) {
     for (const LinearWeights* l : {&b.attn.query, &b.attn.key, &b.attn.value, &b.attn.out, &b.cross_attn.query,
                                    &b.cross_attn.out, &b.fc1, &b.fc2}) {
       EXPECT_EQ(l->weight.type, expected);
     }
-    EXPECT_EQ(b.cross_attn.key.weight.type, MatrixType::Q5_0);
-    EXPECT_EQ(b.cross_attn.value.weight.type, MatrixType::Q5_0);
+    EXPECT_EQ(b.cross_attn.key.weight.type, stored);
+    EXPECT_EQ(b.cross_attn.value.weight.type, stored);
   }
-  EXPECT_EQ(w.encoder_blocks[0].fc1.weight.type, MatrixType::Q5_0);
+  EXPECT_EQ(w.encoder_blocks[0].fc1.weight.type, stored);
   // Full precision reads the stored blocks.
-  const auto exact = Model::load(q5_0_path_, LoadOptions{ComputeType::Float32});
-  EXPECT_EQ(exact->weights().token_embedding.type, MatrixType::Q5_0);
+  const auto exact = Model::load(path_, LoadOptions{ComputeType::Float32});
+  EXPECT_EQ(exact->weights().token_embedding.type, stored);
 }
 
 // The same file loaded under the scalar instruction set (whose int8 kernel reads ggml's blocks)
-// keeps its q5_0 blocks; every product of these steps (a short prompt, then single tokens: all
-// int8, on the active instruction set for both models) then differs from the regrouped model's
-// only in the order of its float sums.
-TEST_F(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
-  if (model_->weights().token_embedding.type != MatrixType::Q5_0R) GTEST_SKIP() << "not regrouped on this CPU";
+// keeps its stored blocks; every product of these steps (a short prompt, then single tokens:
+// all int8, on the active instruction set for both models) then differs from the regrouped
+// model's only in the order of its float sums. Those differences (~1e-7) can move an activation
+// across a rounding boundary of its int8 step in one model only, which moves the logits ~1e-3;
+// a misplaced block or scale moves them by far more (a tail group of the embedding: ~0.5).
+TEST_P(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
+  if (model_->weights().token_embedding.type != GetParam().regrouped) GTEST_SKIP() << "not regrouped on this CPU";
   const Isa isa = active_isa();
   force_isa(Isa::Scalar);
-  const auto stored_model = Model::load(q5_0_path_, LoadOptions{ComputeType::Float16});
+  const auto stored_model = Model::load(path_, LoadOptions{ComputeType::Float16});
   force_isa(isa);
-  ASSERT_EQ(stored_model->weights().token_embedding.type, MatrixType::Q5_0);
+  ASSERT_EQ(stored_model->weights().token_embedding.type, GetParam().stored);
   Decoder regrouped(*model_, 1), stored(*stored_model, 1);
   regrouped.set_audio_features(features_.data());
   stored.set_audio_features(features_.data());
@@ -390,19 +408,27 @@ TEST_F(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
       error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
       norm += expected[i] * static_cast<double>(expected[i]);
     }
-    EXPECT_LT(std::sqrt(error / norm), 1e-5) << "step " << step;
+    EXPECT_LT(std::sqrt(error / norm), 5e-3) << "step " << step;
     tokens.push_back(argmax(expected.data(), n_vocab));
   }
 }
 
-TEST_F(RegroupedDecodeSteps, DecoderForwardSingleTokenSteps) { expect_forward_steps_allocate_nothing(); }
+TEST_P(RegroupedDecodeSteps, DecoderForwardSingleTokenSteps) { expect_forward_steps_allocate_nothing(); }
 
-TEST_F(RegroupedDecodeSteps, BeamSearchFiveBeams) {
+TEST_P(RegroupedDecodeSteps, BeamSearchFiveBeams) {
   auto decoder = make_decoder(5);
   DecodingOptions options = endless_options();
   options.beam_size = 5;
   expect_steps_allocate_nothing(*decoder, options);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, RegroupedDecodeSteps,
+    ::testing::Values(RegroupCase{"ggml-model-q5_0.bin", MatrixType::Q5_0, MatrixType::Q5_0R,
+                                  [] { return int8_kernel_is_avx2_family(int8_kernel_for(active_isa())); }},
+                      RegroupCase{"ggml-model-q8_0.bin", MatrixType::Q8_0, MatrixType::Q8_0R,
+                                  [] { return int8_kernel_for(active_isa()) == Int8Kernel::Avx512; }}),
+    [](const ::testing::TestParamInfo<RegroupCase>& info) { return std::string(matrix_type_name(info.param.regrouped)); });
 
 }  // namespace
 }  // namespace wisp

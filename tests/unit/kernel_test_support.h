@@ -12,6 +12,7 @@
 #include "kernels/convert.h"
 #include "kernels/cpu_features.h"
 #include "kernels/q5_0r.h"
+#include "kernels/q8_0r.h"
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
 #include "model/ggml_quant.h"
@@ -55,21 +56,29 @@ inline constexpr QuantCase kQuantTypes[] = {{MatrixType::Q8_0, GgmlType::Q8_0},
                                             {MatrixType::Q4_0, GgmlType::Q4_0},
                                             {MatrixType::Q4_1, GgmlType::Q4_1}};
 
-// q5_0's blocks regrouped for the int8 decode kernel (kernels/q5_0r.h): ggml's q5_0 encoding,
-// then each row regrouped; rows of an even block count only.
+// q5_0's and q8_0's blocks regrouped for the int8 decode kernels (kernels/q5_0r.h,
+// kernels/q8_0r.h): ggml's encoding, then each row regrouped; rows of an even block count only.
 inline constexpr QuantCase kQ5_0rCase{MatrixType::Q5_0R, GgmlType::Q5_0};
+inline constexpr QuantCase kQ8_0rCase{MatrixType::Q8_0R, GgmlType::Q8_0};
+
+inline constexpr bool is_regrouped(MatrixType type) { return type == MatrixType::Q5_0R || type == MatrixType::Q8_0R; }
+
+// One row of n_blocks ggml blocks regrouped as `type` (a regrouped type).
+inline void regroup_row(MatrixType type, const uint8_t* stored, int n_blocks, uint8_t* dst) {
+  (type == MatrixType::Q5_0R ? q5_0r_regroup_row : q8_0r_regroup_row)(stored, n_blocks, dst);
+}
 
 // `values` [rows][cols] encoded as `type` into dst (matrix_row_bytes per row).
 inline void encode_matrix(const QuantCase& type, const float* values, int rows, int cols, uint8_t* dst) {
   const size_t n = static_cast<size_t>(rows) * cols;
-  if (type.matrix != MatrixType::Q5_0R) {
+  if (!is_regrouped(type.matrix)) {
     ggml_encode(type.ggml, values, dst, static_cast<int64_t>(n));
     return;
   }
   const size_t row_bytes = matrix_row_bytes(type.matrix, cols);
-  std::vector<uint8_t> q5_0(row_bytes * rows);
-  ggml_encode(GgmlType::Q5_0, values, q5_0.data(), static_cast<int64_t>(n));
-  for (int r = 0; r < rows; ++r) q5_0r_regroup_row(q5_0.data() + row_bytes * r, cols / 32, dst + row_bytes * r);
+  std::vector<uint8_t> stored(row_bytes * rows);
+  ggml_encode(type.ggml, values, stored.data(), static_cast<int64_t>(n));
+  for (int r = 0; r < rows; ++r) regroup_row(type.matrix, stored.data() + row_bytes * r, cols / 32, dst + row_bytes * r);
 }
 
 class RestoresIsaAndThreads : public ::testing::Test {

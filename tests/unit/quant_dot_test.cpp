@@ -1,6 +1,7 @@
 // The int8 decode path (kernels/quant_dot.h): activation quantization (the documented rule, the
 // SIMD quantizer byte-equal to the scalar one), every int8 kernel this CPU runs against a
-// double-precision evaluation of the same integer math for all five block types and q5_0r, the error
+// double-precision evaluation of the same integer math for all five block types and the regrouped
+// q5_0r and q8_0r, the error
 // against the exact f32 product, and linear()'s dispatch.
 #include <gtest/gtest.h>
 
@@ -24,10 +25,11 @@ using test::random_floats;
 using test::QuantCase;
 using test::kQuantTypes;
 
-// The five ggml types and q5_0r.
+// The five ggml types, q5_0r and q8_0r.
 const std::vector<QuantCase> kInt8Types = [] {
   std::vector<QuantCase> types(std::begin(kQuantTypes), std::end(kQuantTypes));
   types.push_back(test::kQ5_0rCase);
+  types.push_back(test::kQ8_0rCase);
   return types;
 }();
 
@@ -48,7 +50,7 @@ struct QuantMatrix {
     std::fill(values.begin(), values.begin() + 32, 0.0f);
     test::encode_matrix(q, values.data(), rows, cols, bytes.data() + 1);
     matrix = WeightMatrix(bytes.data() + 1, q.matrix, rows, cols);
-    // ggml's own encoding decoded (q5_0r regroups the same blocks).
+    // ggml's own encoding decoded (the regrouped types hold the same blocks).
     std::vector<uint8_t> ggml(ggml_row_bytes(q.ggml, cols) * static_cast<size_t>(rows));
     ggml_encode(q.ggml, values.data(), ggml.data(), static_cast<int64_t>(values.size()));
     dequantized.resize(values.size());
@@ -122,7 +124,8 @@ TEST(QuantDotActivations, SimdQuantizerEqualsScalar) {
   const int rows = 3, in = 160;
   std::vector<float> x = random_floats(static_cast<size_t>(rows) * in, 1.5f, 9);
   std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
-  for (Int8Terms terms : {Int8Terms{16, false}, Int8Terms{2, false}, Int8Terms{0, true}, Int8Terms{0, false, 16}}) {
+  for (Int8Terms terms : {Int8Terms{16, false}, Int8Terms{2, false}, Int8Terms{0, true}, Int8Terms{0, false, false, 16},
+                          Int8Terms{16, false, true}}) {
     std::vector<uint8_t> scalar(rows * Int8Rows::row_bytes(in), 0), simd(scalar.size(), 0);
     Int8Rows a{rows, in / 32, Int8Rows::row_bytes(in), scalar.data()};
     Int8Rows b{rows, in / 32, Int8Rows::row_bytes(in), simd.data()};
@@ -141,22 +144,22 @@ TEST_F(QuantDotLinear, MatchesIntegerMathForEveryKernelAndType) {
   struct Shape {
     int rows, in, out;
   };
-  // Every row count on a small odd-block shape, then wider inputs, more columns and tiles. q5_0r
-  // rows hold an even block count: every row count on 10 blocks (a group and a partial one),
+  // Every row count on a small odd-block shape, then wider inputs, more columns and tiles.
+  // Regrouped rows hold an even block count: every row count on 10 blocks (a group and a partial one),
   // then 6, 4 and 2 blocks (partial groups alone) and long rows.
-  std::vector<Shape> shapes, q5_0r_shapes;
+  std::vector<Shape> shapes, regrouped_shapes;
   for (int rows = 1; rows <= kInt8MaxRows; ++rows) {
     shapes.push_back({rows, 96, 37});
-    q5_0r_shapes.push_back({rows, 320, 37});
+    regrouped_shapes.push_back({rows, 320, 37});
   }
   for (Shape s : {Shape{2, 256, 53}, Shape{5, 160, 200}, Shape{8, 128, 17}, Shape{16, 2048, 45}, Shape{1, 2048, 150}}) {
     shapes.push_back(s);
   }
   for (Shape s : {Shape{2, 192, 53}, Shape{5, 128, 200}, Shape{1, 64, 17}, Shape{16, 2048, 45}, Shape{1, 2048, 150}}) {
-    q5_0r_shapes.push_back(s);
+    regrouped_shapes.push_back(s);
   }
   for (const QuantCase& type : kInt8Types) {
-    for (const Shape& s : type.matrix == MatrixType::Q5_0R ? q5_0r_shapes : shapes) {
+    for (const Shape& s : test::is_regrouped(type.matrix) ? regrouped_shapes : shapes) {
       const QuantMatrix w(type, s.out, s.in, 17 + s.in);
       const std::vector<float> x = activations(s.rows, s.in, 3 + s.rows);
       const std::vector<double> xq = quantized_values(x.data(), s.rows, s.in);
