@@ -78,6 +78,29 @@ BENCHMARK(BM_Linear)
     ->ArgsProduct({{2}, {32, 1500}, {1536}, {384}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
+// Random weights [out][in] of a benchmark type id (8 q8_0, 6 q5_0, 7 q5_1, 2 q4_0, 3 q4_1; 106
+// and 108: q5_0 and q8_0 regrouped as q5_0r and q8_0r) at `offset` bytes into `bytes`.
+WeightMatrix quantized_weights(int type_id, int out, int in, std::vector<uint8_t>& bytes, size_t offset) {
+  const bool regrouped = type_id > 100;
+  const auto ggml = static_cast<GgmlType>(type_id % 100);
+  const MatrixType type = regrouped                ? (ggml == GgmlType::Q5_0 ? MatrixType::Q5_0R : MatrixType::Q8_0R)
+                          : ggml == GgmlType::Q8_0 ? MatrixType::Q8_0
+                          : ggml == GgmlType::Q5_0 ? MatrixType::Q5_0
+                          : ggml == GgmlType::Q5_1 ? MatrixType::Q5_1
+                          : ggml == GgmlType::Q4_0 ? MatrixType::Q4_0
+                                                   : MatrixType::Q4_1;
+  const std::vector<float> w32 = random_floats(static_cast<size_t>(out) * in, 0.05f);
+  const size_t row_bytes = ggml_row_bytes(ggml, in);
+  bytes.resize(offset + row_bytes * static_cast<size_t>(out));
+  ggml_encode(ggml, w32.data(), bytes.data() + offset, static_cast<int64_t>(w32.size()));
+  if (regrouped) {
+    const std::vector<uint8_t> stored(bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end());
+    const auto regroup_row = ggml == GgmlType::Q5_0 ? q5_0r_regroup_row : q8_0r_regroup_row;
+    for (int r = 0; r < out; ++r) regroup_row(stored.data() + row_bytes * r, in / 32, bytes.data() + offset + row_bytes * r);
+  }
+  return WeightMatrix(bytes.data() + offset, type, out, in);
+}
+
 // Block-quantized weights at decode: the int8 kernels against the exact f32 path.
 // args: path (0 int8 scalar, 1 int8 avx2, 2 int8 avx512-vnni, 3 exact f32 on the active ISA,
 // 4 int8 avx512-vnni-gfni: 512-bit q5_0r rows),
@@ -88,8 +111,6 @@ void BM_LinearQuant(benchmark::State& state) {
   const char* threads = std::getenv("WISP_BENCH_THREADS");
   set_compute_threads(threads ? std::atoi(threads) : 1);
   const int path = static_cast<int>(state.range(0));
-  const bool regrouped = state.range(1) > 100;
-  const auto ggml = static_cast<GgmlType>(state.range(1) % 100);
   const int rows = static_cast<int>(state.range(2)), out = static_cast<int>(state.range(3));
   const int in = static_cast<int>(state.range(4));
   const Int8Kernel kernel = path == 4 ? Int8Kernel::Avx512 : static_cast<Int8Kernel>(std::min(path, 2));
@@ -97,22 +118,8 @@ void BM_LinearQuant(benchmark::State& state) {
     state.SkipWithError("instruction set not supported");
     return;
   }
-  const MatrixType type = regrouped                ? (ggml == GgmlType::Q5_0 ? MatrixType::Q5_0R : MatrixType::Q8_0R)
-                          : ggml == GgmlType::Q8_0 ? MatrixType::Q8_0
-                          : ggml == GgmlType::Q5_0 ? MatrixType::Q5_0
-                          : ggml == GgmlType::Q5_1 ? MatrixType::Q5_1
-                          : ggml == GgmlType::Q4_0 ? MatrixType::Q4_0
-                                                   : MatrixType::Q4_1;
-  const std::vector<float> w32 = random_floats(static_cast<size_t>(out) * in, 0.05f);
-  std::vector<uint8_t> bytes(1 + ggml_row_bytes(ggml, in) * static_cast<size_t>(out));
-  ggml_encode(ggml, w32.data(), bytes.data() + 1, static_cast<int64_t>(w32.size()));  // odd offset, as in files
-  if (regrouped) {
-    const std::vector<uint8_t> stored(bytes.begin() + 1, bytes.end());
-    const size_t row_bytes = ggml_row_bytes(ggml, in);
-    const auto regroup_row = ggml == GgmlType::Q5_0 ? q5_0r_regroup_row : q8_0r_regroup_row;
-    for (int r = 0; r < out; ++r) regroup_row(stored.data() + row_bytes * r, in / 32, bytes.data() + 1 + row_bytes * r);
-  }
-  const WeightMatrix w(bytes.data() + 1, type, out, in);
+  std::vector<uint8_t> bytes;
+  const WeightMatrix w = quantized_weights(static_cast<int>(state.range(1)), out, in, bytes, 1);  // odd, as in files
   const std::vector<float> x = random_floats(static_cast<size_t>(rows) * in);
   std::vector<float> y(static_cast<size_t>(rows) * out);
   for (auto _ : state) {
@@ -134,23 +141,33 @@ BENCHMARK(BM_LinearQuant)
     ->ArgsProduct({{1}, {8}, {16}, {2048}, {512}})
     ->Unit(benchmark::kMicrosecond);
 
-// A decode step's weight stream from memory: one activation row through base-shaped f16 matrices
-// (6 layers of 6 d x d, d x 4d and 4d x d, then the 51865 x d token embedding: 97 MB, well past
-// the caches), in the order a step reads them: each a separate std::vector (4 KB pages), or all
-// in one block on huge pages (common/huge_pages.h), where Model::load places them. Bytes/s
-// against BM_ReadBandwidth of the same run. args: isa, d, huge pages (0/1).
+// A decode step's weight stream from memory: one activation row through base-shaped matrices
+// (6 layers of 6 d x d, d x 4d and 4d x d, then the 51865 x d token embedding: 97 MB in f16,
+// well past the caches), in the order a step reads them: each a separate std::vector (4 KB
+// pages), or all in one block on huge pages (common/huge_pages.h), where Model::load places
+// them. Bytes/s against BM_ReadBandwidth of the same run. args: isa, d, huge pages (0/1), type
+// (0: f16, else a quantized_weights type id; those run the int8 kernel, as decode steps do).
 void BM_DecodeWeightStream(benchmark::State& state) {
   if (!setup(state)) return;
   const int d = static_cast<int>(state.range(1));
   const bool huge = state.range(2) != 0;
+  const int type_id = static_cast<int>(state.range(3));
   struct Matrix {
-    std::vector<uint16_t> data;
-    int out, in;
-    const uint16_t* placed = nullptr;
+    std::vector<uint8_t> data;
+    WeightMatrix w;
   };
   std::vector<Matrix> matrices;
   auto add = [&](int out, int in) {
-    matrices.push_back({to_f16(random_floats(static_cast<size_t>(out) * in, 0.05f)), out, in});
+    Matrix m;
+    if (type_id == 0) {
+      const std::vector<uint16_t> half = to_f16(random_floats(static_cast<size_t>(out) * in, 0.05f));
+      m.data.resize(half.size() * 2);
+      std::memcpy(m.data.data(), half.data(), m.data.size());
+      m.w = WeightMatrix(m.data.data(), MatrixType::F16, out, in);
+    } else {
+      m.w = quantized_weights(type_id, out, in, m.data, 0);
+    }
+    matrices.push_back(std::move(m));
   };
   for (int layer = 0; layer < 6; ++layer) {
     for (int i = 0; i < 6; ++i) add(d, d);
@@ -159,30 +176,32 @@ void BM_DecodeWeightStream(benchmark::State& state) {
   }
   add(51865, d);
   int64_t bytes = 0;
-  for (const Matrix& m : matrices) bytes += static_cast<int64_t>(m.data.size()) * 2;
+  for (const Matrix& m : matrices) bytes += static_cast<int64_t>(m.w.bytes());
   HugeBuffer block(huge ? static_cast<size_t>(bytes) : 0);
   uint8_t* next = block.data();
   for (Matrix& m : matrices) {
-    if (!huge) {
-      m.placed = m.data.data();
-      continue;
-    }
-    std::memcpy(next, m.data.data(), m.data.size() * 2);
-    m.placed = reinterpret_cast<const uint16_t*>(next);
-    next += m.data.size() * 2;
-    std::vector<uint16_t>().swap(m.data);
+    if (!huge) continue;
+    std::memcpy(next, m.data.data(), m.w.bytes());
+    m.w = WeightMatrix(next, m.w.type, m.w.rows, m.w.cols);
+    m.w.on_huge_pages = true;  // as place_decode_matrices marks them
+    next += m.w.bytes();
+    std::vector<uint8_t>().swap(m.data);
   }
   const std::vector<float> x = random_floats(static_cast<size_t>(4) * d);
   std::vector<float> y(51865);
   for (auto _ : state) {
     for (const Matrix& m : matrices) {
-      linear(x.data(), 1, m.in, WeightMatrix(m.placed, MatrixType::F16, m.out, m.in), nullptr, m.out, y.data());
+      linear(x.data(), 1, m.w.cols, m.w, nullptr, m.w.rows, y.data(), Epilogue::Store, Precision::Reduced);
     }
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(state.iterations() * bytes);
 }
-BENCHMARK(BM_DecodeWeightStream)->ArgsProduct({{1, 2}, {512}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeWeightStream)
+    ->ArgsProduct({{1, 2}, {512}, {0, 1}, {0}})
+    ->ArgsProduct({{2}, {512}, {1}, {8, 6, 106, 108}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The baseline for BM_DecodeWeightStream: the compute threads summing a 256 MiB buffer, as
 // `wisp bench` probes the read bandwidth (which uses huge pages). args: isa (unused but for the

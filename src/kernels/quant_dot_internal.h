@@ -134,12 +134,17 @@ void int8_gemv_typed(const Int8Rows& x, const WeightMatrix& w, int col_begin, in
   // One pass: a single tile, one uninterrupted stream. Several: tiles the later passes reuse.
   const int tile = passes == 1 ? col_end - col_begin
                                : std::max(1, static_cast<int>(kInt8TileBytes / std::max<size_t>(w.row_bytes, 1)));
+  // A single row on huge pages leaves the stream to the hardware prefetcher, whose pace the
+  // prefetch instructions only hold back (base-shaped decode stream, Zen 4, one core: q8_0r 22 ->
+  // 29 GB/s, q8_0 22 -> 23, q5_0r the same; kernels_bench BM_DecodeWeightStream); several rows
+  // still gain from them (5 rows: 5.0 vs 5.1-5.3 ms per base q5_0 call).
+  const bool prefetch = !(w.on_huge_pages && x.rows == 1);
   for (int c0 = col_begin; c0 < col_end; c0 += tile) {
     const int c1 = std::min(col_end, c0 + tile);
     int r0 = 0;
     for (int p = 0; p < passes; ++p) {
       const int n = (x.rows - r0) / (passes - p);  // balanced passes: 9 rows in 8s -> 5 + 4
-      int8_rows_pass<K, T>(std::make_integer_sequence<int, kMax>{}, n, x, r0, w, c0, c1, p == 0, bias, accumulate, y,
+      int8_rows_pass<K, T>(std::make_integer_sequence<int, kMax>{}, n, x, r0, w, c0, c1, p == 0 && prefetch, bias, accumulate, y,
                            ldy);
       r0 += n;
     }
