@@ -148,6 +148,7 @@ void int16_block_quant_avx2(int m, int n, const int32_t* a_tiles, const float* a
   const int n_blocks = w.cols / kMatrixQuantBlock;
   const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
   const size_t block_bytes = quant_block_bytes(w.type);
+  const bool vnni = int16_tile_vnni();
   alignas(32) int32_t words[kInt16PassBlocks * kInt16BlockPairs * kPanelWidth];  // 16 KB: stays in L1
   alignas(32) float scales[kPanelWidth];
   alignas(32) float edge[kInt16TileRows * kPanelWidth];  // a tile of the last, partial panel
@@ -179,11 +180,11 @@ void int16_block_quant_avx2(int m, int n, const int32_t* a_tiles, const float* a
               a_tiles + static_cast<size_t>(i) * k2 + static_cast<size_t>(b0) * kInt16BlockPairs * kInt16TileRows;
           float* c_tile = c + static_cast<size_t>(i) * ldc + j0;
           if (width == kPanelWidth) {
-            run_tile(rows, nb * kInt16BlockPairs, a_tile, words, a_scales + i, scales, c_tile, ldc, add);
+            run_tile(vnni, rows, nb * kInt16BlockPairs, a_tile, words, a_scales + i, scales, c_tile, ldc, add);
             continue;
           }
           for (int r = 0; r < rows && add; ++r) std::copy_n(c_tile + r * ldc, width, edge + r * kPanelWidth);
-          run_tile(rows, nb * kInt16BlockPairs, a_tile, words, a_scales + i, scales, edge, kPanelWidth, add);
+          run_tile(vnni, rows, nb * kInt16BlockPairs, a_tile, words, a_scales + i, scales, edge, kPanelWidth, add);
           for (int r = 0; r < rows; ++r) std::copy_n(edge + r * kPanelWidth, width, c_tile + r * ldc);
         }
       }

@@ -8,6 +8,7 @@
 #include <new>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/int16_gemm_internal.h"
 #include "kernels/thread_pool.h"
 #include "wisp/error.h"
@@ -48,6 +49,8 @@ bool int16_block_readable(MatrixType type) {
   return type == MatrixType::Q8_0 || type == MatrixType::Q5_0 || type == MatrixType::Q4_0 || type == MatrixType::Q5_0R ||
          type == MatrixType::Q8_0R;
 }
+
+bool int16_tile_vnni() { return active_isa() == Isa::Avx512 && cpu_has_avx512_vnni(); }
 
 bool int16_blocks_preferred() { return active_panel_kernel() == PanelKernel::Avx2 && !std::getenv("WISP_NO_PANELS"); }
 

@@ -139,6 +139,7 @@ void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* 
   const int k2 = (k + 1) / 2;
   const int n_panels = (n + kPanelWidth - 1) / kPanelWidth;
   constexpr int kPassPairs = kInt16DepthBlock / 2;
+  const bool vnni = int16_tile_vnni();
   alignas(32) float edge[kInt16TileRows * kPanelWidth];  // a tile of the last, partial panel
   for (int i0 = 0; i0 < m; i0 += kPanelRowBlock) {
     const int i1 = std::min(m, i0 + kPanelRowBlock);
@@ -167,11 +168,11 @@ void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* 
           const int32_t* a_tile = a_tiles + static_cast<size_t>(i) * k2 + static_cast<size_t>(p0) * kInt16TileRows;
           float* c_tile = c + static_cast<size_t>(i) * ldc + j0;
           if (width == kPanelWidth) {
-            run_tile(rows, kp, a_tile, panel, a_scales + i, b_scales + j0, c_tile, ldc, add);
+            run_tile(vnni, rows, kp, a_tile, panel, a_scales + i, b_scales + j0, c_tile, ldc, add);
             continue;
           }
           for (int r = 0; r < rows && add; ++r) std::copy_n(c_tile + r * ldc, width, edge + r * kPanelWidth);
-          run_tile(rows, kp, a_tile, panel, a_scales + i, b_scales + j0, edge, kPanelWidth, add);
+          run_tile(vnni, rows, kp, a_tile, panel, a_scales + i, b_scales + j0, edge, kPanelWidth, add);
           for (int r = 0; r < rows; ++r) std::copy_n(edge + r * kPanelWidth, width, c_tile + r * ldc);
         }
       }

@@ -94,6 +94,10 @@ void int16_quantize_columns_avx2(int k, int n, const float* src, size_t ld, int3
 // block (a whole tile), panels/b_scales at its first column.
 void int16_block_scalar(int m, int n, int k, const int32_t* a_tiles, const float* a_scales, const int32_t* panels,
                         const float* b_scales, float* c, size_t ldc);
+// Whether the AVX2 products run their full tiles with AVX512-VNNI's vpdpwssd: under the AVX-512
+// instruction set on CPUs that have it (the same results bit for bit).
+bool int16_tile_vnni();
+
 void int16_block_avx2(int m, int n, int k, const int32_t* a_tiles, const float* a_scales, const int32_t* panels,
                       const float* b_scales, float* c, size_t ldc);  // scalar on non-x86 builds
 

@@ -11,7 +11,10 @@
 namespace wisp {
 
 // c[R][16] = (add ? c : 0) + (sum over kp pairs of a x panel) * a_scale[r] * b_scale[j].
-template <int R>
+// kVnni: the full tile's multiply-adds as AVX512-VNNI vpdpwssd (in the assembly text, so the
+// including file needs no AVX-512 target): the same integer sums in 18 instructions per depth
+// pair instead of 30 (base q8_0 encoder on Zen 4, one thread: 0.8x the time).
+template <int R, bool kVnni>
 inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
                                                 const float* b_scale, float* c, size_t ldc, bool add) {
   // Rolled loops over the rows would keep the accumulators in memory (as in the f32 tile).
@@ -23,7 +26,28 @@ inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const 
     lo[r] = _mm256_setzero_si256();
     hi[r] = _mm256_setzero_si256();
   }
-  if constexpr (R == 6) {
+  if constexpr (R == 6 && kVnni) {
+    for (int p = 0; p < kp; ++p) {
+      const int32_t* b = panel + p * kPanelWidth;
+      const int32_t* x = a + p * kInt16TileRows;
+      __asm__(
+          "vmovdqu (%[b]), %%ymm13\n\t"
+          "vmovdqu 32(%[b]), %%ymm15\n\t"
+#define WISP_INT16_ROW(r, L, H)                          \
+  "vpbroadcastd " #r "*4(%[x]), %%ymm14\n\t"             \
+  "vpdpwssd %%ymm13, %%ymm14, %[" #L "]\n\t"              \
+  "vpdpwssd %%ymm15, %%ymm14, %[" #H "]\n\t"
+          WISP_INT16_ROW(0, l0, h0) WISP_INT16_ROW(1, l1, h1) WISP_INT16_ROW(2, l2, h2)
+          WISP_INT16_ROW(3, l3, h3) WISP_INT16_ROW(4, l4, h4) WISP_INT16_ROW(5, l5, h5)
+#undef WISP_INT16_ROW
+          : [l0] "+x"(lo[0]), [h0] "+x"(hi[0]), [l1] "+x"(lo[1]), [h1] "+x"(hi[1]), [l2] "+x"(lo[2]),
+            [h2] "+x"(hi[2]), [l3] "+x"(lo[3]), [h3] "+x"(hi[3]), [l4] "+x"(lo[4]), [h4] "+x"(hi[4]),
+            [l5] "+x"(lo[5]), [h5] "+x"(hi[5])
+          : [b] "r"(b), [x] "r"(x), "m"(*reinterpret_cast<const int32_t(*)[kPanelWidth]>(b)),
+            "m"(*reinterpret_cast<const int32_t(*)[kInt16TileRows]>(x))
+          : "xmm13", "xmm14", "xmm15");
+    }
+  } else if constexpr (R == 6) {
     // GCC spills eight of the twelve accumulators on every step if left to itself: vpmaddwd
     // writes a third register, and it keeps both panel vectors in registers besides. Here the
     // second panel vector is read from memory by each multiply instead, which leaves registers
@@ -79,15 +103,22 @@ inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const 
   }
 }
 
-inline void run_tile(int rows, int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
+// vnni: int16_tile_vnni() (kernels/int16_gemm_internal.h), read once per product.
+inline void run_tile(bool vnni, int rows, int kp, const int32_t* a, const int32_t* panel, const float* a_scale,
                      const float* b_scale, float* c, size_t ldc, bool add) {
   switch (rows) {
-    case 6: tile<6>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 5: tile<5>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 4: tile<4>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 3: tile<3>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    case 2: tile<2>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
-    default: tile<1>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 6:
+      if (vnni) {
+        tile<6, true>(kp, a, panel, a_scale, b_scale, c, ldc, add);
+      } else {
+        tile<6, false>(kp, a, panel, a_scale, b_scale, c, ldc, add);
+      }
+      break;
+    case 5: tile<5, false>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 4: tile<4, false>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 3: tile<3, false>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    case 2: tile<2, false>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
+    default: tile<1, false>(kp, a, panel, a_scale, b_scale, c, ldc, add); break;
   }
 }
 

@@ -30,12 +30,6 @@ constexpr test::QuantCase kReadable[] = {{MatrixType::Q8_0, GgmlType::Q8_0},
                                           {MatrixType::Q5_0, GgmlType::Q5_0},
                                           {MatrixType::Q4_0, GgmlType::Q4_0}};
 
-std::vector<PanelKernel> available_kernels() {
-  std::vector<PanelKernel> kernels{PanelKernel::Scalar};
-  if (cpu_supports(Isa::Avx2)) kernels.push_back(PanelKernel::Avx2);
-  return kernels;
-}
-
 // n x k weights (Gaussian, scale 0.1) stored as `type`.
 struct Stored {
   std::vector<unsigned char> bytes;
@@ -122,7 +116,9 @@ TEST(Int16Blocks, UnpackRoundsEachRowWithinHalfAStep) {
   }
 }
 
-TEST(Int16Blocks, KernelsAgreeBitForBitAndAreExactOnTheIntegers) {
+class Int16BlocksKernels : public test::RestoresIsaAndThreads {};
+
+TEST_F(Int16BlocksKernels, AgreeBitForBitAndAreExactOnTheIntegers) {
   const int ms[] = {1, 5, 6, 7, 13, 96, 103, 300};  // 300: two row blocks of the kernel
   const int ns[] = {1, 15, 16, 17, 40};
   const int ks[] = {32, 64, 512, 544, 1056};  // 512: one depth pass
@@ -158,14 +154,15 @@ TEST(Int16Blocks, KernelsAgreeBitForBitAndAreExactOnTheIntegers) {
           const std::vector<float> c0 = random_floats(m * ldc, 1.0f, ++seed);
           for (bool accumulate : {false, true}) {
             std::vector<std::vector<float>> results;
-            for (PanelKernel kernel : available_kernels()) {
+            for (const test::PanelVariant& v : test::panel_variants()) {
+              force_isa(v.isa);
               std::vector<float> c = c0;
-              int16_gemm_blocks(kernel, m, n, tiles.data(), a_scales.data(), s.matrix, c.data(), ldc, accumulate);
+              int16_gemm_blocks(v.kernel, m, n, tiles.data(), a_scales.data(), s.matrix, c.data(), ldc, accumulate);
               results.push_back(c);
             }
             const std::vector<float>& c = results[0];
             for (size_t r = 1; r < results.size(); ++r) {
-              ASSERT_EQ(results[r], c) << "AVX2 differs from scalar: " << matrix_type_name(type.matrix) << " m=" << m
+              ASSERT_EQ(results[r], c) << "variant " << r << " differs from scalar: " << matrix_type_name(type.matrix) << " m=" << m
                                        << " n=" << n << " k=" << k;
             }
             const size_t k2 = static_cast<size_t>(k) / 2;

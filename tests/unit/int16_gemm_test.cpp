@@ -165,7 +165,9 @@ TEST(Int16Matrix, PacksTypesNotReadInPlaceRoundedPerColumn) {
   }
 }
 
-TEST(Int16Gemm, KernelsAgreeBitForBitAndAreExactOnTheIntegers) {
+class Int16GemmKernels : public test::RestoresIsaAndThreads {};
+
+TEST_F(Int16GemmKernels, AgreeBitForBitAndAreExactOnTheIntegers) {
   const int ms[] = {1, 5, 6, 7, 13, 96, 103};
   const int ns[] = {1, 15, 16, 17, 40};
   const int ks[] = {1, 7, 64, 511, 512, 513, 1100};  // 512: one depth pass
@@ -181,15 +183,16 @@ TEST(Int16Gemm, KernelsAgreeBitForBitAndAreExactOnTheIntegers) {
         const std::vector<float> c0 = random_floats(m * ldc, 1.0f, ++seed);
         for (bool accumulate : {false, true}) {
           std::vector<std::vector<float>> results;
-          for (PanelKernel kernel : available_kernels()) {
+          for (const test::PanelVariant& v : test::panel_variants()) {
+            force_isa(v.isa);
             std::vector<float> c = c0;
-            int16_gemm(kernel, m, n, k, tiles.words.data(), tiles.scales.data(), packed.panels(), packed.scales(),
+            int16_gemm(v.kernel, m, n, k, tiles.words.data(), tiles.scales.data(), packed.panels(), packed.scales(),
                        c.data(), ldc, accumulate);
             results.push_back(c);
           }
           const std::vector<float>& c = results[0];
           for (size_t r = 1; r < results.size(); ++r) {
-            ASSERT_EQ(results[r], c) << "AVX2 differs from scalar: m=" << m << " n=" << n << " k=" << k;
+            ASSERT_EQ(results[r], c) << "variant " << r << " differs from scalar: m=" << m << " n=" << n << " k=" << k;
           }
           const int k2 = (k + 1) / 2;
           for (int i = 0; i < m; ++i) {

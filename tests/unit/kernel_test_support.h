@@ -11,6 +11,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/cpu_features.h"
+#include "kernels/panel_gemm.h"
 #include "kernels/q5_0r.h"
 #include "kernels/q8_0r.h"
 #include "kernels/thread_pool.h"
@@ -79,6 +80,19 @@ inline void encode_matrix(const QuantCase& type, const float* values, int rows, 
   std::vector<uint8_t> stored(row_bytes * rows);
   ggml_encode(type.ggml, values, stored.data(), static_cast<int64_t>(n));
   for (int r = 0; r < rows; ++r) regroup_row(type.matrix, stored.data() + row_bytes * r, cols / 32, dst + row_bytes * r);
+}
+
+// The panel kernels to compare, each with the instruction set to run it under: the AVX2 one
+// also under AVX-512 where the CPU has AVX512-VNNI (its integer tiles then use vpdpwssd).
+struct PanelVariant {
+  PanelKernel kernel;
+  Isa isa;
+};
+inline std::vector<PanelVariant> panel_variants() {
+  std::vector<PanelVariant> variants{{PanelKernel::Scalar, Isa::Scalar}};
+  if (cpu_supports(Isa::Avx2)) variants.push_back({PanelKernel::Avx2, Isa::Avx2});
+  if (cpu_supports(Isa::Avx512) && cpu_has_avx512_vnni()) variants.push_back({PanelKernel::Avx2, Isa::Avx512});
+  return variants;
 }
 
 class RestoresIsaAndThreads : public ::testing::Test {
