@@ -26,6 +26,14 @@ inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const 
     lo[r] = _mm256_setzero_si256();
     hi[r] = _mm256_setzero_si256();
   }
+  // Both full-tile variants: twelve sums in registers, the panel row at b, the activations at x.
+#define WISP_INT16_TILE_OPERANDS                                                                      \
+  : [l0] "+x"(lo[0]), [h0] "+x"(hi[0]), [l1] "+x"(lo[1]), [h1] "+x"(hi[1]), [l2] "+x"(lo[2]),        \
+    [h2] "+x"(hi[2]), [l3] "+x"(lo[3]), [h3] "+x"(hi[3]), [l4] "+x"(lo[4]), [h4] "+x"(hi[4]),         \
+    [l5] "+x"(lo[5]), [h5] "+x"(hi[5])                                                                \
+  : [b] "r"(b), [x] "r"(x), "m"(*reinterpret_cast<const int32_t(*)[kPanelWidth]>(b)),                \
+    "m"(*reinterpret_cast<const int32_t(*)[kInt16TileRows]>(x))                                       \
+  : "xmm13", "xmm14", "xmm15"
   if constexpr (R == 6 && kVnni) {
     for (int p = 0; p < kp; ++p) {
       const int32_t* b = panel + p * kPanelWidth;
@@ -40,12 +48,7 @@ inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const 
           WISP_INT16_ROW(0, l0, h0) WISP_INT16_ROW(1, l1, h1) WISP_INT16_ROW(2, l2, h2)
           WISP_INT16_ROW(3, l3, h3) WISP_INT16_ROW(4, l4, h4) WISP_INT16_ROW(5, l5, h5)
 #undef WISP_INT16_ROW
-          : [l0] "+x"(lo[0]), [h0] "+x"(hi[0]), [l1] "+x"(lo[1]), [h1] "+x"(hi[1]), [l2] "+x"(lo[2]),
-            [h2] "+x"(hi[2]), [l3] "+x"(lo[3]), [h3] "+x"(hi[3]), [l4] "+x"(lo[4]), [h4] "+x"(hi[4]),
-            [l5] "+x"(lo[5]), [h5] "+x"(hi[5])
-          : [b] "r"(b), [x] "r"(x), "m"(*reinterpret_cast<const int32_t(*)[kPanelWidth]>(b)),
-            "m"(*reinterpret_cast<const int32_t(*)[kInt16TileRows]>(x))
-          : "xmm13", "xmm14", "xmm15");
+          WISP_INT16_TILE_OPERANDS);
     }
   } else if constexpr (R == 6) {
     // GCC spills eight of the twelve accumulators on every step if left to itself: vpmaddwd
@@ -66,14 +69,10 @@ inline __attribute__((always_inline)) void tile(int kp, const int32_t* a, const 
           WISP_INT16_ROW(0, l0, h0) WISP_INT16_ROW(1, l1, h1) WISP_INT16_ROW(2, l2, h2)
           WISP_INT16_ROW(3, l3, h3) WISP_INT16_ROW(4, l4, h4) WISP_INT16_ROW(5, l5, h5)
 #undef WISP_INT16_ROW
-          : [l0] "+x"(lo[0]), [h0] "+x"(hi[0]), [l1] "+x"(lo[1]), [h1] "+x"(hi[1]), [l2] "+x"(lo[2]),
-            [h2] "+x"(hi[2]), [l3] "+x"(lo[3]), [h3] "+x"(hi[3]), [l4] "+x"(lo[4]), [h4] "+x"(hi[4]),
-            [l5] "+x"(lo[5]), [h5] "+x"(hi[5])
-          : [b] "r"(b), [x] "r"(x), "m"(*reinterpret_cast<const int32_t(*)[kPanelWidth]>(b)),
-            "m"(*reinterpret_cast<const int32_t(*)[kInt16TileRows]>(x))
-          : "xmm13", "xmm14", "xmm15");
+          WISP_INT16_TILE_OPERANDS);
     }
   } else {
+#undef WISP_INT16_TILE_OPERANDS
     for (int p = 0; p < kp; ++p) {
       const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + p * kPanelWidth));
       const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + p * kPanelWidth + 8));
