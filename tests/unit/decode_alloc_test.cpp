@@ -382,7 +382,9 @@ TEST_P(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) 
 // all int8, on the active instruction set for both models) then differs from the regrouped
 // model's only in the order of its float sums. Those differences (~1e-7) can move an activation
 // across a rounding boundary of its int8 step in one model only, which moves the logits ~1e-3;
-// a misplaced block or scale moves them by far more (a tail group of the embedding: ~0.5).
+// the moved keys and values stay in each model's cache, so later steps compound them (seen on
+// Zen 5: 1e-3 at step 2, 7e-3 at step 3). A misplaced block or scale moves the logits by far
+// more (a tail group of the embedding: ~0.5), at the first step already.
 TEST_P(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
   if (model_->weights().token_embedding.type != GetParam().regrouped) GTEST_SKIP() << "not regrouped on this CPU";
   const Isa isa = active_isa();
@@ -408,7 +410,7 @@ TEST_P(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
       error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
       norm += expected[i] * static_cast<double>(expected[i]);
     }
-    EXPECT_LT(std::sqrt(error / norm), 5e-3) << "step " << step;
+    EXPECT_LT(std::sqrt(error / norm), step == 0 ? 5e-3 : 2e-2) << "step " << step;
     tokens.push_back(argmax(expected.data(), n_vocab));
   }
 }
