@@ -44,7 +44,7 @@ void apply_epilogue(const KernelTable& kt, float* y, int ldy, int rows, int col_
 void linear_gemv(const float* x, int rows, int in, const WeightMatrix& w, const float* bias, int out, float* y,
                  Epilogue epilogue) {
   const KernelTable& kt = kernels();
-  parallel_column_blocks(out, [&](int j0, int j1) {
+  parallel_column_blocks(out, rows, [&](int j0, int j1) {
     kt.gemv(x, rows, in, w, j0, j1, bias, epilogue == Epilogue::Accumulate, y, out);
     if (epilogue == Epilogue::Gelu) apply_epilogue(kt, y, out, rows, j0, j1, nullptr, epilogue);
   });

@@ -144,7 +144,7 @@ void linear_quant_int8_with(Int8Kernel kernel, const float* x, int rows, int in,
   const Int8Rows q = quantize_activations(kernel, x, rows, in, w.type);
   const Int8Gemv gemv = int8_gemv_for(kernel);
   const KernelTable& kt = kernels();
-  parallel_column_blocks(out, [&](int j0, int j1) {
+  parallel_column_blocks(out, rows, [&](int j0, int j1) {
     gemv(q, w, j0, j1, bias, epilogue == Epilogue::Accumulate, y, out);
     if (epilogue == Epilogue::Gelu) {
       for (int r = 0; r < rows; ++r) kt.bias_gelu(y + static_cast<size_t>(r) * out + j0, j1 - j0, nullptr);
