@@ -55,6 +55,13 @@ done
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 log() { echo "== $*" >&2; }
+# OpenBLAS (wisp's sgemm; whisper.cpp does not use it) picks its kernels for the CPU unless
+# OPENBLAS_CORETYPE names a core. An inherited setting is dropped so that both engines run in
+# their default configuration (one seen here, Haswell on a Zen 5, halved sgemm's width).
+if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
+  log "note: unsetting OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE from the environment (OpenBLAS then picks its kernels for this CPU)"
+  unset OPENBLAS_CORETYPE
+fi
 
 # 1. whisper.cpp from the npm package, built once.
 SRC="$DIR/src/package/cpp/whisper.cpp"
