@@ -42,6 +42,8 @@ struct BenchResult {
   std::string weight_type;  // as the file stores it: f32, f16, q8_0, ...
   std::string compute_type;  // float32, float16 or bfloat16 (resolved)
   int threads = 0;
+  std::string isa;        // the instruction set the kernels run on: scalar, avx2, avx512
+  std::string blas_core;  // OpenBLAS's kernel set (its own pick, or what OPENBLAS_CORETYPE forces)
   double load_ms = 0;
   BenchMetric encode, decode, batched, prompt;
   size_t peak_rss_bytes = 0;

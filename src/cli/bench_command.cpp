@@ -53,6 +53,8 @@ int run(const BenchArgs& args) {
                         {"weight_type", r.weight_type},
                         {"compute_type", r.compute_type},
                         {"threads", r.threads},
+                        {"isa", r.isa},
+                        {"blas_core", r.blas_core},
                         {"load_ms", r.load_ms},
                         {"encode_ms", r.encode.median_ms_per_token},
                         {"decode_ms_per_token", r.decode.median_ms_per_token},
@@ -79,8 +81,8 @@ int run(const BenchArgs& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("wisp bench: %s (%s weights, %s compute), %d threads\n", r.model_path.c_str(), r.weight_type.c_str(),
-              r.compute_type.c_str(), r.threads);
+  std::printf("wisp bench: %s (%s weights, %s compute), %d threads, %s kernels, OpenBLAS %s\n", r.model_path.c_str(),
+              r.weight_type.c_str(), r.compute_type.c_str(), r.threads, r.isa.c_str(), r.blas_core.c_str());
   std::printf("    load time = %9.3f ms\n", r.load_ms);
   print_metric("encode", r.encode);
   print_metric("decode", r.decode);

@@ -2,6 +2,8 @@
 // the accuracy comparison of a (quantized) model against its reference.
 #include <sys/resource.h>
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "common/huge_pages.h"
+#include "kernels/cpu_features.h"
 #include "kernels/ops.h"
 #include "kernels/thread_pool.h"
 #include "model/weights.h"
@@ -141,6 +144,9 @@ BenchResult run_benchmark(const std::string& model_path, const BenchOptions& opt
   BenchResult result;
   result.model_path = model_path;
   result.threads = compute_threads();
+  result.isa = isa_name(active_isa());
+  const char* blas_core = openblas_get_corename();
+  result.blas_core = blas_core ? blas_core : "";
 
   const auto load_start = Clock::now();
   const std::shared_ptr<Model> model = Model::load(model_path, LoadOptions{options.compute_type});

@@ -133,6 +133,8 @@ def test_bench_json_fields(models):
         m = report["metrics"][metric]
         assert m["calls"] > 0 and m["median_ms_per_token"] > 0 and m["mean_ms_per_token"] > 0, metric
     assert report["metrics"]["batched"]["tokens_per_call"] == 5
+    assert report["isa"] in ("scalar", "avx2", "avx512")
+    assert report["blas_core"]  # OpenBLAS's kernel set, e.g. Haswell
     accuracy = report["accuracy"]
     assert accuracy["positions"] >= 1
     assert 0 <= accuracy["argmax_agreements"] <= accuracy["positions"]
