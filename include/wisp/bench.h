@@ -40,7 +40,7 @@ struct BenchMetric {
 struct BenchResult {
   std::string model_path;
   std::string weight_type;  // as the file stores it: f32, f16, q8_0, ...
-  std::string compute_type;  // float32, float16 or bfloat16 (resolved)
+  std::string compute_type;  // float32, float16, bfloat16 or int16 (auto resolved)
   int threads = 0;
   std::string isa;        // the instruction set the kernels run on: scalar, avx2, avx512
   std::string blas_core;  // OpenBLAS's kernel set (its own pick, or what OPENBLAS_CORETYPE forces)
