@@ -223,7 +223,7 @@ CLI::Option* add_compute_type_option(CLI::App& cmd, std::string& value) {
   return cmd
       .add_option("--compute-type", value,
                   "Precision: auto (float32 for f32 files; int16 for q8_0/q5_0/q4_0 files on AVX2/AVX-512 CPUs; "
-                  "else bfloat16 on AVX512_BF16 CPUs, else float16), float32, float16 (half cross-attention cache, int8 "
+                  "else bfloat16 on AVX512_BF16 CPUs, else float16), float32, float16 (half K/V caches, int8 "
                   "activations for quantized weights), bfloat16 (also bf16 products), int16 (float16 plus 12-bit "
                   "integer encoder products: faster on AVX2 CPUs)")
       ->check(CLI::IsMember({"auto", "float32", "float16", "bfloat16", "int16"}));

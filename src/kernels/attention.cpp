@@ -41,28 +41,36 @@ class ScoreRow {
   float* data_;
 };
 
-// Every (sequence, head) pair of `batch` independent sequences as one job: sequence s's queries,
-// keys, values and outputs start `stride` floats after sequence s-1's.
-struct SequenceStrides {
-  size_t q = 0, kv = 0, out = 0;
+// Keys and values of `batch` independent sequences, as `type`: sequence s's start `seq`
+// elements after sequence s-1's, head h's `head` elements after head h-1's, rows ldk / ldv apart.
+struct KvLayout {
+  MatrixType type = MatrixType::F32;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  size_t seq = 0, head = 0;
+  int ldk = 0, ldv = 0;
 };
 
-void attention_few_queries(const KernelTable& kt, const float* q, int ldq, const float* k, int ldk, const float* v,
-                           int ldv, float* out, int ldo, int batch, SequenceStrides stride, int n_q, int n_kv,
-                           int n_head, int d_head, bool causal, int q_offset, float scale) {
+// Every (sequence, head) pair as one job; sequence s's queries and outputs start q_stride and
+// out_stride floats after sequence s-1's.
+void attention_few_queries(const KernelTable& kt, const float* q, int ldq, size_t q_stride, const KvLayout& kv,
+                           float* out, int ldo, size_t out_stride, int batch, int n_q, int n_kv, int n_head,
+                           int d_head, bool causal, int q_offset, float scale) {
+  const size_t element = kv.type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
   parallel_for(batch * n_head, [&](int task) {
     const int s = task / n_head;
-    const int col = (task % n_head) * d_head;
+    const int h = task % n_head;
     ScoreRow score_row(n_kv);
     float* scores = score_row.data();
-    const float* qs = q + s * stride.q;
-    const float* ks = k + s * stride.kv;
-    const float* vs = v + s * stride.kv;
-    float* os = out + s * stride.out;
+    const size_t at = (s * kv.seq + h * kv.head) * element;
+    const void* k = static_cast<const char*>(kv.k) + at;
+    const void* v = static_cast<const char*>(kv.v) + at;
+    const float* qs = q + s * q_stride + h * d_head;
+    float* os = out + s * out_stride + h * d_head;
     for (int i = 0; i < n_q; ++i) {
       const int n_visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
-      kt.attend_query(qs + static_cast<size_t>(i) * ldq + col, ks + col, ldk, vs + col, ldv, n_visible, d_head, scale,
-                      scores, os + static_cast<size_t>(i) * ldo + col);
+      kt.attend_query(kv.type, qs + static_cast<size_t>(i) * ldq, k, kv.ldk, v, kv.ldv, n_visible, d_head, scale,
+                      scores, os + static_cast<size_t>(i) * ldo);
     }
   });
 }
@@ -162,8 +170,8 @@ void attention(const float* q, int ldq, const float* k, int ldk, const float* v,
   const KernelTable& kt = kernels();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   if (n_q <= kSmallQueries) {
-    attention_few_queries(kt, q, ldq, k, ldk, v, ldv, out, ldo, 1, {}, n_q, n_kv, n_head, d_head, causal, q_offset,
-                          scale);
+    attention_few_queries(kt, q, ldq, 0, {MatrixType::F32, k, v, 0, static_cast<size_t>(d_head), ldk, ldv}, out, ldo,
+                          0, 1, n_q, n_kv, n_head, d_head, causal, q_offset, scale);
     return;
   }
   const int n_blocks = (n_q + kQueryBlock - 1) / kQueryBlock;
@@ -186,19 +194,57 @@ void attention(const float* q, int ldq, const float* k, int ldk, const float* v,
   });
 }
 
-void attention_sequences(const float* q, int ldq, size_t q_stride, const float* k, const float* v, int ldkv,
-                         size_t kv_stride, float* out, int ldo, size_t out_stride, int batch, int n_q, int n_kv,
-                         int n_head, int d_head, bool causal, int q_offset) {
+void store_head_major(const float* rows, int ld, int n_rows, int n_head, int d_head, MatrixType type, void* cache,
+                      int n_ctx, int position) {
+  for (int r = 0; r < n_rows; ++r) {
+    for (int h = 0; h < n_head; ++h) {
+      const float* src = rows + static_cast<size_t>(r) * ld + h * d_head;
+      const size_t at = (static_cast<size_t>(h) * n_ctx + position + r) * d_head;
+      if (type == MatrixType::F16) {
+        convert_f32_to_f16(src, static_cast<uint16_t*>(cache) + at, d_head);
+      } else {
+        std::copy_n(src, d_head, static_cast<float*>(cache) + at);
+      }
+    }
+  }
+}
+
+void load_head_major(const void* cache, MatrixType type, int n_ctx, int n_rows, int n_head, int d_head, float* rows,
+                     int ld) {
+  for (int h = 0; h < n_head; ++h) {
+    for (int r = 0; r < n_rows; ++r) {
+      const size_t at = (static_cast<size_t>(h) * n_ctx + r) * d_head;
+      float* dst = rows + static_cast<size_t>(r) * ld + h * d_head;
+      if (type == MatrixType::F16) {
+        convert_f16_to_f32(static_cast<const uint16_t*>(cache) + at, dst, d_head);
+      } else {
+        std::copy_n(static_cast<const float*>(cache) + at, d_head, dst);
+      }
+    }
+  }
+}
+
+void attention_head_major(const float* q, int ldq, size_t q_stride, MatrixType type, const void* k, const void* v,
+                          int n_ctx, size_t kv_stride, float* out, int ldo, size_t out_stride, int batch, int n_q,
+                          int n_kv, int n_head, int d_head, int q_offset, float* k_scratch, float* v_scratch) {
   if (n_q > kSmallQueries) {
+    const int d = n_head * d_head;
+    const size_t element = type == MatrixType::F16 ? sizeof(uint16_t) : sizeof(float);
     for (int s = 0; s < batch; ++s) {
-      attention(q + s * q_stride, ldq, k + s * kv_stride, ldkv, v + s * kv_stride, ldkv, out + s * out_stride, ldo, n_q,
-                n_kv, n_head, d_head, causal, q_offset);
+      // Prompts: the visible rows widened back to [n_kv][d] for the GEMMs.
+      load_head_major(static_cast<const char*>(k) + s * kv_stride * element, type, n_ctx, n_kv, n_head, d_head,
+                      k_scratch, d);
+      load_head_major(static_cast<const char*>(v) + s * kv_stride * element, type, n_ctx, n_kv, n_head, d_head,
+                      v_scratch, d);
+      attention(q + s * q_stride, ldq, k_scratch, d, v_scratch, d, out + s * out_stride, ldo, n_q, n_kv, n_head, d_head,
+                /*causal=*/true, q_offset);
     }
     return;
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
-  attention_few_queries(kernels(), q, ldq, k, ldkv, v, ldkv, out, ldo, batch, {q_stride, kv_stride, out_stride}, n_q,
-                        n_kv, n_head, d_head, causal, q_offset, scale);
+  const KvLayout layout{type, k, v, kv_stride, static_cast<size_t>(n_ctx) * d_head, d_head, d_head};
+  attention_few_queries(kernels(), q, ldq, q_stride, layout, out, ldo, out_stride, batch, n_q, n_kv, n_head, d_head,
+                        /*causal=*/true, q_offset, scale);
 }
 
 void attention_panels(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,

@@ -16,13 +16,24 @@ namespace wisp {
 void attention(const float* q, int ldq, const float* k, int ldk, const float* v, int ldv, float* out, int ldo,
                int n_q, int n_kv, int n_head, int d_head, bool causal, int q_offset);
 
-// attention() of `batch` independent sequences in one parallel job (a decode step of several
-// beams): sequence s's queries are at q + s*q_stride, its keys and values (stride ldkv) at
-// k + s*kv_stride and v + s*kv_stride, its output at out + s*out_stride. Same results as one
-// attention() call per sequence.
-void attention_sequences(const float* q, int ldq, size_t q_stride, const float* k, const float* v, int ldkv,
-                         size_t kv_stride, float* out, int ldo, size_t out_stride, int batch, int n_q, int n_kv,
-                         int n_head, int d_head, bool causal, int q_offset);
+// The decoder's self-attention cache: per sequence and layer, keys and values head-major,
+// [n_head][n_ctx][d_head] as `type` (F32, or F16 with reduced-precision compute), so that a
+// decode step streams each head's keys and values contiguously (and half the bytes in F16).
+// Rows [position, position + n_rows) of every head from rows[n_rows][ld] (head h at columns
+// [h*d_head, (h+1)*d_head)):
+void store_head_major(const float* rows, int ld, int n_rows, int n_head, int d_head, MatrixType type, void* cache,
+                      int n_ctx, int position);
+// ... and back: positions [0, n_rows) widened into rows[n_rows][ld].
+void load_head_major(const void* cache, MatrixType type, int n_ctx, int n_rows, int n_head, int d_head, float* rows,
+                     int ld);
+// Causal attention of `batch` sequences over such caches in one parallel job (a decode step of
+// several beams): sequence s's queries at q + s*q_stride, its caches kv_stride elements after
+// sequence s-1's, its output at out + s*out_stride; query i (position q_offset + i) sees keys
+// 0..q_offset+i. Few queries read the cache directly; more (prompts) run attention() per
+// sequence on the rows widened into k_scratch and v_scratch (n_kv*n_head*d_head floats each).
+void attention_head_major(const float* q, int ldq, size_t q_stride, MatrixType type, const void* k, const void* v,
+                          int n_ctx, size_t kv_stride, float* out, int ldo, size_t out_stride, int batch, int n_q,
+                          int n_kv, int n_head, int d_head, int q_offset, float* k_scratch, float* v_scratch);
 
 // attention() without a causal mask on the panel product (kernels/panel_gemm.h): each head's
 // keys (pre-scaled) and values are packed as panels once, then query blocks run both products

@@ -28,10 +28,11 @@ struct KernelTable {
   void (*layer_norm)(const float* x, int dim, const float* gamma, const float* beta, float eps, float* y);
   // row[0, n_visible) = softmax(row[0, n_visible)); row[n_visible, n_total) = 0.
   void (*softmax)(float* row, int n_visible, int n_total);
-  // One query of attention over keys/values [n_visible][d_head] (row strides ldk/ldv):
+  // One query of attention over keys/values [n_visible][d_head] (row strides ldk/ldv), stored
+  // as `type` (F32, or F16 for the decoder's reduced-precision self-attention cache):
   // out = softmax(scale * K q) V. `scores` is scratch of n_visible floats.
-  void (*attend_query)(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
-                       float scale, float* scores, float* out);
+  void (*attend_query)(MatrixType type, const float* q, const void* k, int ldk, const void* v, int ldv, int n_visible,
+                       int d_head, float scale, float* scores, float* out);
   // n_q queries of one head (rows of q, stride ldq) over a cache that stores the head's keys as
   // panels of 16 keys ([ceil(n_kv/16)][d_head][16], zero-padded; kernels/panel_gemm.h) and the
   // values [n_kv][d_head] with row stride ldv, both as `type` (F32, or F16 for the

@@ -1,5 +1,5 @@
 // Attention kernels of the generic SIMD table (kernels_generic.h, which includes this file inside
-// its anonymous namespace, after softmax_impl): one query against f32 keys and values
+// its anonymous namespace, after softmax_impl): one query against f32 or f16 keys and values
 // (self-attention at decode), several queries against 16-key panels and head-major values (f32
 // or f16: cross-attention), values weighted as they stream by.
 #pragma once
@@ -69,42 +69,56 @@ void weighted_values(const float* p, const void* v, int ldv, int n, int d_head, 
   }
 }
 
-template <class S>
-void attend_query_impl(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
-                       float scale, float* scores, float* out) {
+// One query over keys and values stored as T (row strides ldk/ldv).
+template <class S, MatrixType T>
+void attend_query_typed(const float* q, const void* k, int ldk, const void* v, int ldv, int n_visible, int d_head,
+                        float scale, float* scores, float* out) {
   using V = typename S::V;
   constexpr int W = S::kWidth;
   const int vec_end = d_head / W * W;
+  auto key = [&](int j, int i) { return load_weight_scalar<T>(k, static_cast<size_t>(j) * ldk + i); };
   // Four keys at a time: four independent FMA chains where one key alone is a single chain.
   constexpr int kKeys = 4;
   int j = 0;
   for (; j + kKeys <= n_visible; j += kKeys) {
-    const float* kj = k + static_cast<size_t>(j) * ldk;
     V acc[kKeys];
 #pragma GCC unroll 4
     for (int c = 0; c < kKeys; ++c) acc[c] = S::zero();
     for (int i = 0; i < vec_end; i += W) {
       const V qi = S::load(q + i);
 #pragma GCC unroll 4
-      for (int c = 0; c < kKeys; ++c) acc[c] = S::fma(qi, S::load(kj + static_cast<size_t>(c) * ldk + i), acc[c]);
+      for (int c = 0; c < kKeys; ++c) {
+        acc[c] = S::fma(qi, S::template load_weight<T>(k, static_cast<size_t>(j + c) * ldk + i), acc[c]);
+      }
     }
 #pragma GCC unroll 4
     for (int c = 0; c < kKeys; ++c) {
       float dot = S::reduce_add(acc[c]);
-      for (int i = vec_end; i < d_head; ++i) dot += q[i] * kj[static_cast<size_t>(c) * ldk + i];
+      for (int i = vec_end; i < d_head; ++i) dot += q[i] * key(j + c, i);
       scores[j + c] = dot * scale;
     }
   }
   for (; j < n_visible; ++j) {
-    const float* kj = k + static_cast<size_t>(j) * ldk;
     V acc = S::zero();
-    for (int i = 0; i < vec_end; i += W) acc = S::fma(S::load(q + i), S::load(kj + i), acc);
+    for (int i = 0; i < vec_end; i += W) {
+      acc = S::fma(S::load(q + i), S::template load_weight<T>(k, static_cast<size_t>(j) * ldk + i), acc);
+    }
     float dot = S::reduce_add(acc);
-    for (int i = vec_end; i < d_head; ++i) dot += q[i] * kj[i];
+    for (int i = vec_end; i < d_head; ++i) dot += q[i] * key(j, i);
     scores[j] = dot * scale;
   }
   softmax_impl<S>(scores, n_visible, n_visible);
-  weighted_values<S, MatrixType::F32>(scores, v, ldv, n_visible, d_head, out);
+  weighted_values<S, T>(scores, v, ldv, n_visible, d_head, out);
+}
+
+template <class S>
+void attend_query_impl(MatrixType type, const float* q, const void* k, int ldk, const void* v, int ldv, int n_visible,
+                       int d_head, float scale, float* scores, float* out) {
+  if (type == MatrixType::F16) {
+    attend_query_typed<S, MatrixType::F16>(q, k, ldk, v, ldv, n_visible, d_head, scale, scores, out);
+  } else {
+    attend_query_typed<S, MatrixType::F32>(q, k, ldk, v, ldv, n_visible, d_head, scale, scores, out);
+  }
 }
 
 // Scaled scores of Q queries against panels [p0, p1) of a head's key panels (16 keys x d_head,

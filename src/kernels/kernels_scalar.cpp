@@ -72,24 +72,28 @@ void softmax(float* row, int n_visible, int n_total) {
   for (int j = n_visible; j < n_total; ++j) row[j] = 0.0f;
 }
 
-void attend_query(const float* q, const float* k, int ldk, const float* v, int ldv, int n_visible, int d_head,
-                  float scale, float* scores, float* out) {
+float load_cached(MatrixType type, const void* base, size_t index) {
+  return type == MatrixType::F16 ? fp16_to_fp32(static_cast<const uint16_t*>(base)[index])
+                                 : static_cast<const float*>(base)[index];
+}
+
+void attend_query(MatrixType type, const float* q, const void* k, int ldk, const void* v, int ldv, int n_visible,
+                  int d_head, float scale, float* scores, float* out) {
   for (int j = 0; j < n_visible; ++j) {
     double dot = 0.0;
-    for (int i = 0; i < d_head; ++i) dot += static_cast<double>(q[i]) * k[static_cast<size_t>(j) * ldk + i];
+    for (int i = 0; i < d_head; ++i) {
+      dot += static_cast<double>(q[i]) * load_cached(type, k, static_cast<size_t>(j) * ldk + i);
+    }
     scores[j] = static_cast<float>(dot) * scale;
   }
   softmax(scores, n_visible, n_visible);
   for (int i = 0; i < d_head; ++i) {
     double sum = 0.0;
-    for (int j = 0; j < n_visible; ++j) sum += static_cast<double>(scores[j]) * v[static_cast<size_t>(j) * ldv + i];
+    for (int j = 0; j < n_visible; ++j) {
+      sum += static_cast<double>(scores[j]) * load_cached(type, v, static_cast<size_t>(j) * ldv + i);
+    }
     out[i] = static_cast<float>(sum);
   }
-}
-
-float load_cached(MatrixType type, const void* base, size_t index) {
-  return type == MatrixType::F16 ? fp16_to_fp32(static_cast<const uint16_t*>(base)[index])
-                                 : static_cast<const float*>(base)[index];
 }
 
 void attend_queries_panels(MatrixType type, const float* q, int ldq, int n_q, const void* key_panels, const void* v,

@@ -105,7 +105,7 @@ double decode_bytes_per_token(const Model& model, const Decoder& decoder, int st
   for (const WeightMatrix* m : w.decode_step_matrices()) bytes += static_cast<double>(m->bytes());
   const double average_past = 0.5 * (steps - 1) + 1;
   bytes += static_cast<double>(d.n_text_layer) * 2 * d.n_text_state *
-           (static_cast<double>(d.n_audio_ctx) * decoder.cross_kv_element_bytes() + average_past * sizeof(float));
+           (static_cast<double>(d.n_audio_ctx) + average_past) * decoder.kv_cache_element_bytes();
   return bytes;
 }
 

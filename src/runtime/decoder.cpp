@@ -44,8 +44,14 @@ Decoder::Decoder(const Model& model, int max_batch)
     cross_k16_.resize(n_layer_ * key_panels_per_layer_);
     cross_v16_.resize(n_layer_ * cross_per_layer);
   }
-  self_k_.resize(static_cast<size_t>(n_layer_) * max_batch_ * n_ctx_ * d);
-  self_v_.resize(self_k_.size());
+  const size_t self_elements = static_cast<size_t>(n_layer_) * max_batch_ * n_ctx_ * d;
+  if (half_cross_) {
+    self_k16_.resize(self_elements);
+    self_v16_.resize(self_elements);
+  } else {
+    self_k_.resize(self_elements);
+    self_v_.resize(self_elements);
+  }
   for (auto* buffer : {&x_, &h_, &q_, &k_, &v_, &attn_}) buffer->resize(rows * d);
   mlp_.resize(rows * ffn);
   logits_.resize(static_cast<size_t>(max_batch_) * n_vocab_);
@@ -53,12 +59,14 @@ Decoder::Decoder(const Model& model, int max_batch)
   position_logits_.resize(n_vocab_ + d);
 }
 
-float* Decoder::self_k(int layer, int seq) {
-  return self_k_.data() + (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
+void* Decoder::self_k(int layer, int seq) {
+  const size_t offset = (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
+  return half_cross_ ? static_cast<void*>(self_k16_.data() + offset) : self_k_.data() + offset;
 }
 
-float* Decoder::self_v(int layer, int seq) {
-  return self_v_.data() + (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
+void* Decoder::self_v(int layer, int seq) {
+  const size_t offset = (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
+  return half_cross_ ? static_cast<void*>(self_v16_.data() + offset) : self_v_.data() + offset;
 }
 
 void* Decoder::cross_keys(int layer) {
@@ -125,26 +133,30 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     for (int j = 0; j < d; ++j) xr[j] += pos[j];
   }
 
-  const int d_head = d / model_.dims().n_text_head;
+  const int n_head = model_.dims().n_text_head;
+  const int d_head = d / n_head;
   for (int l = 0; l < n_layer_; ++l) {
     const DecoderBlockWeights& b = w.decoder_blocks[l];
     // Causal self-attention over each sequence's cache.
     layer_norm(x_.data(), rows, d, b.attn_ln.gamma, b.attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.attn.query.weight, b.attn.query.bias, d, q_.data(), Epilogue::Store, precision_);
     // K/V of every sequence's new tokens in one product each (the weights are read once), then
-    // appended to the per-sequence caches.
+    // appended to the per-sequence caches (head-major, kernels/attention.h).
     linear(h_.data(), rows, d, b.attn.key.weight, nullptr, d, k_.data(), Epilogue::Store, precision_);
     linear(h_.data(), rows, d, b.attn.value.weight, b.attn.value.bias, d, v_.data(), Epilogue::Store, precision_);
     const size_t seq_floats = static_cast<size_t>(n_tokens) * d;
     for (int s = 0; s < batch; ++s) {
-      std::memcpy(self_k(l, s) + static_cast<size_t>(offset) * d, k_.data() + s * seq_floats, seq_floats * sizeof(float));
-      std::memcpy(self_v(l, s) + static_cast<size_t>(offset) * d, v_.data() + s * seq_floats, seq_floats * sizeof(float));
+      store_head_major(k_.data() + s * seq_floats, d, n_tokens, n_head, d_head, cache_type(), self_k(l, s), n_ctx_,
+                       offset);
+      store_head_major(v_.data() + s * seq_floats, d, n_tokens, n_head, d_head, cache_type(), self_v(l, s), n_ctx_,
+                       offset);
     }
     // Every sequence against its own cache, all in one job (beams would otherwise each wait
-    // for their heads' slowest task).
-    const size_t cache_floats = static_cast<size_t>(n_ctx_) * d;
-    attention_sequences(q_.data(), d, seq_floats, self_k(l, 0), self_v(l, 0), d, cache_floats, attn_.data(), d,
-                        seq_floats, batch, n_tokens, offset + n_tokens, b.attn.n_head, d_head, /*causal=*/true, offset);
+    // for their heads' slowest task); k_ and v_ are free again, scratch for prompts.
+    const size_t cache_elements = static_cast<size_t>(n_ctx_) * d;
+    attention_head_major(q_.data(), d, seq_floats, cache_type(), self_k(l, 0), self_v(l, 0), n_ctx_, cache_elements,
+                         attn_.data(), d, seq_floats, batch, n_tokens, offset + n_tokens, n_head, d_head, offset,
+                         k_.data(), v_.data());
     linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate, precision_);
 
     // Cross-attention: all sequences attend to the same audio.
@@ -238,18 +250,27 @@ void Decoder::reorder_cache(const std::vector<int>& source, int n_positions) {
   for (int s = 0; s < batch; ++s) identity = identity && source[s] == s;
   if (identity) return;
   const size_t positions = n_positions < 0 ? n_ctx_ : std::min(n_positions, n_ctx_);
-  const size_t per_seq = positions * n_state_;
+  const int n_head = model_.dims().n_text_head;
+  const size_t head_bytes = positions * (n_state_ / n_head) * kv_cache_element_bytes();  // a head's rows in use
+  const size_t head_stride = static_cast<size_t>(n_ctx_) * (n_state_ / n_head) * kv_cache_element_bytes();
+  char* scratch = reinterpret_cast<char*>(reorder_scratch_.data());
   for (int l = 0; l < n_layer_; ++l) {
-    for (float* (Decoder::*cache)(int, int) : {&Decoder::self_k, &Decoder::self_v}) {
+    for (void* (Decoder::*cache)(int, int) : {&Decoder::self_k, &Decoder::self_v}) {
       // Only the sequences that change are copied (through scratch: a source may itself be
       // overwritten); beam search keeps most beams in place most steps.
       for (int s = 0; s < batch; ++s) {
         if (source[s] == s) continue;
-        std::memcpy(reorder_scratch_.data() + s * per_seq, (this->*cache)(l, source[s]), per_seq * sizeof(float));
+        const char* from = static_cast<const char*>((this->*cache)(l, source[s]));
+        for (int h = 0; h < n_head; ++h) {
+          std::memcpy(scratch + (static_cast<size_t>(s) * n_head + h) * head_bytes, from + h * head_stride, head_bytes);
+        }
       }
       for (int s = 0; s < batch; ++s) {
         if (source[s] == s) continue;
-        std::memcpy((this->*cache)(l, s), reorder_scratch_.data() + s * per_seq, per_seq * sizeof(float));
+        char* to = static_cast<char*>((this->*cache)(l, s));
+        for (int h = 0; h < n_head; ++h) {
+          std::memcpy(to + h * head_stride, scratch + (static_cast<size_t>(s) * n_head + h) * head_bytes, head_bytes);
+        }
       }
     }
   }

@@ -51,12 +51,14 @@ class Decoder {
   int n_vocab() const { return n_vocab_; }
   int n_ctx() const { return n_ctx_; }
   int max_batch() const { return max_batch_; }
-  // Bytes per stored value of the cross-attention K/V cache (what a decode step streams).
-  size_t cross_kv_element_bytes() const { return half_cross_ ? sizeof(uint16_t) : sizeof(float); }
+  // Bytes per stored value of the cross- and self-attention K/V caches (what a decode step
+  // streams besides the weights).
+  size_t kv_cache_element_bytes() const { return half_cross_ ? sizeof(uint16_t) : sizeof(float); }
 
  private:
-  float* self_k(int layer, int seq);
-  float* self_v(int layer, int seq);
+  // Sequence seq's self-attention cache of one layer: [n_head][n_ctx][d_head] as cache_type().
+  void* self_k(int layer, int seq);
+  void* self_v(int layer, int seq);
   void capture_cross_scores(int layer, int n_tokens, int offset, int d_head);
 
   const Model& model_;
@@ -77,9 +79,13 @@ class Decoder {
   std::vector<float> projection_scratch_;
   HugeVector<uint16_t> cross_k16_, cross_v16_;
   MatrixType cross_type() const { return half_cross_ ? MatrixType::F16 : MatrixType::F32; }
+  MatrixType cache_type() const { return cross_type(); }  // the self-attention cache's
   void* cross_keys(int layer);
   void* cross_values(int layer);
-  HugeVector<float> self_k_, self_v_;    // [layer][seq][n_ctx][n_state]
+  // Self-attention caches [layer][seq][n_head][n_ctx][d_head]: f32, or half with a half
+  // cross-attention cache (reduced precision).
+  HugeVector<float> self_k_, self_v_;
+  HugeVector<uint16_t> self_k16_, self_v16_;
   std::vector<float> x_, h_, q_, k_, v_, attn_, mlp_, logits_, reorder_scratch_;
   std::vector<float> position_logits_;
   int last_n_tokens_ = 0;

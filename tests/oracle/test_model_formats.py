@@ -66,7 +66,7 @@ def test_verbose_reports_weight_type():
 
 
 def test_reduced_precision_compute_stays_close_to_the_reference():
-    """--compute_type float16 (IEEE half cross-attention cache), int16 (also 12-bit integer
+    """--compute_type float16 (IEEE half K/V caches), int16 (also 12-bit integer
     encoder and cross-attention K/V weight products) and, on AVX512_BF16 CPUs, bfloat16 (bf16
     products instead), all with f32 or exact accumulation: the price in accuracy is bounded and
     reported, never silent corruption."""
@@ -89,7 +89,7 @@ def test_reduced_precision_compute_stays_close_to_the_reference():
         errors[compute] = relative_error(np.load(out / f"{compute}.npy"), expected)
     print(f"logits relative error: {errors}")
     assert errors["float32"] <= 1e-4
-    # The half cache rounds keys and values to 11 significant bits: above f32's error, far below
+    # The half caches round keys and values to 11 significant bits: above f32's error, far below
     # a broken cache's O(1).
     assert errors["float32"] < errors["float16"] <= 0.02  # measured 8e-4
     # 12-bit products round each input to ~1e-3 of its row's largest value; the same softmax

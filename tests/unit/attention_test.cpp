@@ -1,7 +1,8 @@
 // Attention over the decoder's cross-attention cache (keys as panels per head, f32 or IEEE half)
 // against the plain f32 attention over the same values: both paths (few queries reading the
 // cache, many queries through GEMMs), odd query counts, and every instruction set; and the
-// self-attention of several sequences in one call against one call per sequence.
+// self-attention cache (head-major, f32 or half) of several sequences in one call against one
+// call per sequence.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -98,30 +99,54 @@ INSTANTIATE_TEST_SUITE_P(Caches, KeyPanelCacheAttention,
                          ::testing::Values(CacheCase{MatrixType::F32, 1500}, CacheCase{MatrixType::F16, 1500},
                                            CacheCase{MatrixType::F32, 37}, CacheCase{MatrixType::F16, 37}));
 
-// Several sequences with their own caches in one call (beam search's self-attention) give
-// exactly what one attention() call per sequence gives: causal, past offsets, few and many
-// queries, and caches laid out like the decoder's (sequence stride larger than the rows used).
-TEST(AttentionSequences, EqualsOneCallPerSequence) {
-  const int n_head = 6, d_head = 64, ld = n_head * d_head, n_ctx = 48, batch = 5;
-  const size_t kv_stride = static_cast<size_t>(n_ctx) * ld;
-  const std::vector<float> k = random_floats(batch * kv_stride, 11), v = random_floats(batch * kv_stride, 12);
+// The decoder's self-attention caches, head-major, f32 or half: several sequences (beams) in
+// one call give exactly what one attention() call per sequence gives over the same (rounded)
+// rows: causal, past offsets, few queries reading the cache and many through the GEMMs.
+class HeadMajorCacheAttention : public ::testing::TestWithParam<MatrixType> {};
+
+TEST_P(HeadMajorCacheAttention, EqualsOneCallPerSequence) {
+  const MatrixType type = GetParam();
+  const int n_head = 6, d_head = 64, d = n_head * d_head, n_ctx = 48, batch = 5;
+  const size_t kv_stride = static_cast<size_t>(n_ctx) * d;
+  std::vector<float> k = random_floats(batch * kv_stride, 11), v = random_floats(batch * kv_stride, 12);
+  if (type == MatrixType::F16) {
+    for (float& x : k) x = f16_to_f32(f32_to_f16(x));
+    for (float& x : v) x = f16_to_f32(f32_to_f16(x));
+  }
+  // The rows stored position by position, as decode steps append them.
+  const size_t element = type == MatrixType::F16 ? 2 : 4;
+  std::vector<char> k_cache(batch * kv_stride * element), v_cache(k_cache.size());
+  for (int s = 0; s < batch; ++s) {
+    for (int t = 0; t < n_ctx; ++t) {
+      const size_t row = s * kv_stride + static_cast<size_t>(t) * d;
+      store_head_major(k.data() + row, d, 1, n_head, d_head, type, k_cache.data() + s * kv_stride * element, n_ctx, t);
+      store_head_major(v.data() + row, d, 1, n_head, d_head, type, v_cache.data() + s * kv_stride * element, n_ctx, t);
+    }
+  }
+  std::vector<float> widened(kv_stride);
+  load_head_major(k_cache.data() + 2 * kv_stride * element, type, n_ctx, n_ctx, n_head, d_head, widened.data(), d);
+  EXPECT_TRUE(std::equal(widened.begin(), widened.end(), k.begin() + 2 * kv_stride)) << "store/load round trip";
+  std::vector<float> k_scratch(kv_stride), v_scratch(kv_stride);
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     if (!cpu_supports(isa)) continue;
     IsaGuard guard(isa);
     for (const auto& [n_q, offset] : {std::pair{1, 0}, std::pair{1, 30}, std::pair{3, 17}, std::pair{12, 4}}) {
-      const size_t q_stride = static_cast<size_t>(n_q) * ld;
+      const size_t q_stride = static_cast<size_t>(n_q) * d;
       const std::vector<float> q = random_floats(batch * q_stride, 13 + n_q);
       std::vector<float> expected(q.size(), -1.0f), got(q.size(), -2.0f);
       for (int s = 0; s < batch; ++s) {
-        attention(q.data() + s * q_stride, ld, k.data() + s * kv_stride, ld, v.data() + s * kv_stride, ld,
-                  expected.data() + s * q_stride, ld, n_q, offset + n_q, n_head, d_head, true, offset);
+        attention(q.data() + s * q_stride, d, k.data() + s * kv_stride, d, v.data() + s * kv_stride, d,
+                  expected.data() + s * q_stride, d, n_q, offset + n_q, n_head, d_head, true, offset);
       }
-      attention_sequences(q.data(), ld, q_stride, k.data(), v.data(), ld, kv_stride, got.data(), ld, q_stride, batch,
-                          n_q, offset + n_q, n_head, d_head, true, offset);
+      attention_head_major(q.data(), d, q_stride, type, k_cache.data(), v_cache.data(), n_ctx, kv_stride, got.data(), d,
+                           q_stride, batch, n_q, offset + n_q, n_head, d_head, offset, k_scratch.data(),
+                           v_scratch.data());
       EXPECT_EQ(got, expected) << isa_name(isa) << " n_q=" << n_q << " offset=" << offset;
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, HeadMajorCacheAttention, ::testing::Values(MatrixType::F32, MatrixType::F16));
 
 }  // namespace
 }  // namespace wisp

@@ -381,10 +381,11 @@ TEST_P(RegroupedDecodeSteps, DecodeMatricesAreRegroupedWhereTheKernelReadsThem) 
 // keeps its stored blocks; every product of these steps (a short prompt, then single tokens:
 // all int8, on the active instruction set for both models) then differs from the regrouped
 // model's only in the order of its float sums. Those differences (~1e-7) can move an activation
-// across a rounding boundary of its int8 step in one model only, which moves the logits ~1e-3;
-// the moved keys and values stay in each model's cache, so later steps compound them (seen on
-// Zen 5: 1e-3 at step 2, 7e-3 at step 3). A misplaced block or scale moves the logits by far
-// more (a tail group of the embedding: ~0.5), at the first step already.
+// across a rounding boundary of its int8 step (or of the half self-attention cache) in one
+// model only; the moved keys and values stay in each model's cache, so later steps compound
+// them (seen: 5e-7 at step 0, then one flip moves a step to 7e-3 on Zen 5, 2.4e-2 on Zen 4).
+// A misplaced block or scale moves the logits by far more (a tail group of the embedding:
+// ~0.5), at the first step already.
 TEST_P(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
   if (model_->weights().token_embedding.type != GetParam().regrouped) GTEST_SKIP() << "not regrouped on this CPU";
   const Isa isa = active_isa();
@@ -410,7 +411,7 @@ TEST_P(RegroupedDecodeSteps, LogitsMatchTheStoredBlocks) {
       error += (got[i] - expected[i]) * static_cast<double>(got[i] - expected[i]);
       norm += expected[i] * static_cast<double>(expected[i]);
     }
-    EXPECT_LT(std::sqrt(error / norm), step == 0 ? 5e-3 : 2e-2) << "step " << step;
+    EXPECT_LT(std::sqrt(error / norm), step == 0 ? 5e-3 : 0.1) << "step " << step;
     tokens.push_back(argmax(expected.data(), n_vocab));
   }
 }

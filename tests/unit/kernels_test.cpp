@@ -190,20 +190,27 @@ TEST_F(KernelsTest, GemvMatchesScalarForEveryTypeAndRowCount) {
 
 TEST_F(KernelsTest, AttendQueryMatchesScalar) {
   // 64: Whisper's heads; the others take every accumulator count of the values' pass (8, 4, 2,
-  // 1 vectors) and the scalar tail.
-  for (int d_head : {64, 20, 48, 160}) {
-    for (int n_kv : {1, 7, 448, 1500}) {
-      const int ld = 3 * d_head;
-      const std::vector<float> q = random_floats(d_head, 1.0f, 1), k = random_floats(static_cast<size_t>(n_kv) * ld, 1.0f, 2);
-      const std::vector<float> v = random_floats(static_cast<size_t>(n_kv) * ld, 1.0f, 3);
-      std::vector<float> scores(n_kv), expected(d_head);
-      kScalarKernels.attend_query(q.data(), k.data(), ld, v.data(), ld, n_kv, d_head, 0.125f, scores.data(),
-                                  expected.data());
-      for (Isa isa : simd_isas()) {
-        std::vector<float> got(d_head);
-        kernel_table(isa).attend_query(q.data(), k.data(), ld, v.data(), ld, n_kv, d_head, 0.125f, scores.data(),
-                                       got.data());
-        EXPECT_LT(max_rel_error(got, expected), 1e-5) << isa_name(isa) << " d_head " << d_head << " n_kv " << n_kv;
+  // 1 vectors) and the scalar tail. Keys and values f32, or half (the reduced-precision cache).
+  for (MatrixType type : {MatrixType::F32, MatrixType::F16}) {
+    for (int d_head : {64, 20, 48, 160}) {
+      for (int n_kv : {1, 7, 448, 1500}) {
+        const int ld = 3 * d_head;
+        const std::vector<float> q = random_floats(d_head, 1.0f, 1);
+        const std::vector<float> k = random_floats(static_cast<size_t>(n_kv) * ld, 1.0f, 2);
+        const std::vector<float> v = random_floats(static_cast<size_t>(n_kv) * ld, 1.0f, 3);
+        const std::vector<uint16_t> k16 = to_f16(k), v16 = to_f16(v);
+        const void* kp = type == MatrixType::F16 ? static_cast<const void*>(k16.data()) : k.data();
+        const void* vp = type == MatrixType::F16 ? static_cast<const void*>(v16.data()) : v.data();
+        std::vector<float> scores(n_kv), expected(d_head);
+        kScalarKernels.attend_query(type, q.data(), kp, ld, vp, ld, n_kv, d_head, 0.125f, scores.data(),
+                                    expected.data());
+        for (Isa isa : simd_isas()) {
+          std::vector<float> got(d_head);
+          kernel_table(isa).attend_query(type, q.data(), kp, ld, vp, ld, n_kv, d_head, 0.125f, scores.data(),
+                                         got.data());
+          EXPECT_LT(max_rel_error(got, expected), 1e-5)
+              << isa_name(isa) << " d_head " << d_head << " n_kv " << n_kv << " f16 " << (type == MatrixType::F16);
+        }
       }
     }
   }
