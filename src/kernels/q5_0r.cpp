@@ -22,12 +22,17 @@ constexpr std::array<uint64_t, 256> kSpreadBits = [] {
 void q5_0r_regroup_row(const uint8_t* q5_0, int n_blocks, uint8_t* q5_0r) {
   for (int b = 0; b < n_blocks; b += 2) {
     uint32_t fifth[2];
+    uint8_t* nibbles = q5_0r + q5_0r_layout(n_blocks, b).nibbles;
     for (int h = 0; h < 2; ++h) {
       const uint8_t* src = q5_0 + static_cast<size_t>(b + h) * kQ5_0rBlockBytes;  // d, qh, qs
-      const Q5_0rLayout at = q5_0r_layout(n_blocks, b + h);
-      std::memcpy(q5_0r + at.scale, src, 2);
+      std::memcpy(q5_0r + q5_0r_layout(n_blocks, b + h).scale, src, 2);
       std::memcpy(&fifth[h], src + 2, 4);
-      std::memcpy(q5_0r + at.nibbles, src + 6, 16);
+      // q5_0's byte i holds value i (low nibble) and value i + 16 (high nibble).
+      for (int v = 0; v < 32; ++v) {
+        const int low = v < 16 ? src[6 + v] & 15 : src[6 + v - 16] >> 4;
+        if (h == 0) nibbles[v] = static_cast<uint8_t>(low);
+        else nibbles[v] = static_cast<uint8_t>(nibbles[v] | low << 4);
+      }
     }
     // Byte a of the fifth bits holds values 8a..8a+7: spread to bytes, bit j to bit 8j, then
     // shifted to bit 4 + a (first block) or 3 - a (second).

@@ -121,7 +121,7 @@ struct Avx2Int8 {
   }
 
   // One q5_0r group of K blocks (kernels/q5_0r.h) of C weight rows against R activation rows.
-  // Per block and weight row: nibbles (broadcast, shift the upper half, mask), fifth bits (one
+  // Per block and weight row: nibbles (a mask, or a shift and a mask), fifth bits (one
   // 64-bit lane shift of the pair word puts each at bit 4 of its value's byte, mask) and an or;
   // the eight blocks' scales d_w * d_x are formed once per group and read back broadcast, and the
   // offset's share (-16 d_w d_x Σq) is one multiply-add per group.
@@ -147,7 +147,8 @@ struct Avx2Int8 {
     for (int i = 0; i < K; ++i) {
 #pragma GCC unroll 4
       for (int c = 0; c < C; ++c) {
-        const __m256i w = q5_0r_stored_bytes(groups[c] + 2 * K + 8 * (i / 2), i % 2 == 1, groups[c] + 6 * K + 16 * i);
+        const __m256i w =
+            q5_0r_stored_bytes(groups[c] + 2 * K + 8 * (i / 2), i % 2 == 1, groups[c] + 6 * K + 32 * (i / 2));
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
           const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[r] + (g0 + i) * kMatrixQuantBlock));

@@ -1,10 +1,10 @@
 // The int8 kernel on 512-bit vectors for the regrouped decode rows (CPUs with AVX512-VNNI, GFNI
 // and BITALG: Ice Lake, Sapphire Rapids, Zen 4): two blocks per vector, as unsigned bytes.
 //   q8_0r: one 64-byte load, and an xor that makes the values unsigned (q + 128);
-//   q5_0r: five operations where the 256-bit kernel (quant_dot_avx2_kernel.h) takes five per
-//     block: the pair's 32 nibble bytes, each 16-byte half in two lanes (vpermq), low or high
-//     nibble per 64-bit lane by one vgf2p8affineqb (a bit matrix per lane); vpshufbitqmb gathers
-//     the 64 fifth bits of the pair word into a mask, in value order, and a masked byte add puts
+//   q5_0r: four operations where the 256-bit kernel (quant_dot_avx2_kernel.h) takes four or five
+//     per block: the pair's 32 nibble bytes loaded into both halves, low nibbles (block 2p) or
+//     high ones (block 2p + 1) per 64-bit lane by one vgf2p8affineqb (a bit matrix per lane);
+//     vpshufbitqmb gathers the 64 fifth bits of the pair word into a mask, in value order, and a masked byte add puts
 //     16 on the values that have one.
 // Then per activation row one vpdpbusd, which starts from the lanes' shares of -offset Σq (the
 // activations' offset array: exact integer sums), a convert and a multiply-add against both
@@ -85,16 +85,16 @@ struct Avx512Int8 : Avx2Int8<true> {
       const __m512i q = _mm512_loadu_si512(group + 2 * K + 64 * p);
       return _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(kQ8_0rFlip)));
     } else {
-      const __m512i pair_lanes = _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3);
-      const __m512i nibble_matrix = _mm512_setr_epi64(kLowNibble, kLowNibble, kHighNibble, kHighNibble, kLowNibble,
-                                                      kLowNibble, kHighNibble, kHighNibble);
+      const __m512i nibble_matrix = _mm512_setr_epi64(kLowNibble, kLowNibble, kLowNibble, kLowNibble, kHighNibble,
+                                                      kHighNibble, kHighNibble, kHighNibble);
       const __m512i fifth_bits =
           _mm512_setr_epi64(fifth_bit_indices(0), fifth_bit_indices(1), fifth_bit_indices(2), fifth_bit_indices(3),
                             fifth_bit_indices(4), fifth_bit_indices(5), fifth_bit_indices(6), fifth_bit_indices(7));
-      const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 6 * K + 32 * p));
-      const __m512i nibbles =
-          _mm512_gf2p8affine_epi64_epi8(_mm512_permutexvar_epi64(pair_lanes, _mm512_castsi256_si512(packed)),
-                                        nibble_matrix, 0);
+      // The pair's 32 nibble bytes in both halves (a broadcast load): low nibbles are block 2p's
+      // values, high nibbles block 2p + 1's.
+      const __m512i packed =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 6 * K + 32 * p)));
+      const __m512i nibbles = _mm512_gf2p8affine_epi64_epi8(packed, nibble_matrix, 0);
       long long word;
       std::memcpy(&word, group + 2 * K + 8 * p, sizeof word);
       const __mmask64 fifth = _mm512_bitshuffle_epi64_mask(_mm512_set1_epi64(word), fifth_bits);

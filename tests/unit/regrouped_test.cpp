@@ -67,10 +67,11 @@ TEST(Q5_0r, LayoutPlacesEveryByteOfARowOnce) {
     for (int b = 0; b < n_blocks; ++b) {
       const Q5_0rLayout at = q5_0r_layout(n_blocks, b);
       for (size_t i = 0; i < 2; ++i) ++uses.at(at.scale + i);
-      for (size_t i = 0; i < 16; ++i) ++uses.at(at.nibbles + i);
-      if (!at.odd) {
+      if (!at.odd) {  // a pair's fifth-bit word and 32 interleaved nibble bytes
         for (size_t i = 0; i < 8; ++i) ++uses.at(at.bits + i);
+        for (size_t i = 0; i < 32; ++i) ++uses.at(at.nibbles + i);
         EXPECT_EQ(q5_0r_layout(n_blocks, b + 1).bits, at.bits) << "pairs share a word";
+        EXPECT_EQ(q5_0r_layout(n_blocks, b + 1).nibbles, at.nibbles) << "pairs share their nibble bytes";
       }
     }
     for (size_t i = 0; i < uses.size(); ++i) ASSERT_EQ(uses[i], 1) << "cols " << cols << " byte " << i;
