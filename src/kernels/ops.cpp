@@ -19,8 +19,14 @@ namespace {
 constexpr int kGemvMaxRows = 16;
 // Largest widened weight panel (floats) for f16/bf16 weights on the sgemm path.
 constexpr size_t kMaxPanelFloats = size_t{1} << 22;
-// From this many rows, the sgemm path splits rows across tasks rather than weight columns.
-constexpr int kSplitRowsMin = 256;
+// From this many rows (the encoder's 1500), the sgemm path splits rows across tasks rather than
+// weight columns. Each row task's sgemm packs the whole weight panel again, so for 256-row
+// products (whisper-bench's prompts) splitting columns, where each task widens and packs only
+// its own, runs 0.74-0.87x the time (small and base f16 decoder prompts, Zen 4, 1 and 2 threads).
+constexpr int kSplitRowsMin = 512;
+// Up to this many rows, quantized products on AVX2-only CPUs read the stored blocks slice by
+// slice (linear_weight_rows) rather than widening for sgemm.
+constexpr int kWeightRowsMaxRows = 1024;
 
 void sgemm_nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, float alpha,
               float beta) {
@@ -150,7 +156,7 @@ void linear(const float* x, int rows, int in, const WeightMatrix& w, const float
     // AVX2-only CPUs: the panel product reads f16/f32 weight rows as they are stored, with
     // no widened copy for sgemm (small f16 decoder prompts ~1.45x faster, bench/README.md).
     linear_weight_rows(x, rows, w, bias, y, epilogue);
-  } else if (w.quantized() && rows < kSplitRowsMin * 2 && in == w.cols && out == w.rows && panel_gemm_preferred()) {
+  } else if (w.quantized() && rows < kWeightRowsMaxRows && in == w.cols && out == w.rows && panel_gemm_preferred()) {
     // Quantized prompts likewise, each slice dequantized when its turn comes (small q8_0, 256-token
     // prompt, interleaved runs: 0.70-0.85x the time of widening for sgemm). Not the 1500 rows
     // of a quantized encoder: its slices would be dequantized once per 96-row block (16 times).
