@@ -32,20 +32,20 @@ Decoder::Decoder(const Model& model, int max_batch)
   const size_t ffn = model.weights().decoder_blocks.empty()
                          ? 4 * d
                          : static_cast<size_t>(model.weights().decoder_blocks[0].fc1.out);
-  half_cross_ = model.compute_type() != ComputeType::Float32;
-  precision_ = half_cross_ ? Precision::Reduced : Precision::Exact;
+  half_caches_ = model.compute_type() != ComputeType::Float32;
+  precision_ = half_caches_ ? Precision::Reduced : Precision::Exact;
   const size_t cross_per_layer = static_cast<size_t>(n_audio_ctx_) * d;
   const int n_head = model.dims().n_text_head;
   key_panels_per_layer_ = n_head * key_panel_elements(n_audio_ctx_, n_state_ / n_head);
-  cross_k_.resize(half_cross_ ? 0 : n_layer_ * key_panels_per_layer_);
-  cross_v_.resize(half_cross_ ? cross_per_layer : n_layer_ * cross_per_layer);
+  cross_k_.resize(half_caches_ ? 0 : n_layer_ * key_panels_per_layer_);
+  cross_v_.resize(half_caches_ ? cross_per_layer : n_layer_ * cross_per_layer);
   projection_scratch_.resize(cross_per_layer);
-  if (half_cross_) {
+  if (half_caches_) {
     cross_k16_.resize(n_layer_ * key_panels_per_layer_);
     cross_v16_.resize(n_layer_ * cross_per_layer);
   }
   const size_t self_elements = static_cast<size_t>(n_layer_) * max_batch_ * n_ctx_ * d;
-  if (half_cross_) {
+  if (half_caches_) {
     self_k16_.resize(self_elements);
     self_v16_.resize(self_elements);
   } else {
@@ -61,22 +61,22 @@ Decoder::Decoder(const Model& model, int max_batch)
 
 void* Decoder::self_k(int layer, int seq) {
   const size_t offset = (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
-  return half_cross_ ? static_cast<void*>(self_k16_.data() + offset) : self_k_.data() + offset;
+  return half_caches_ ? static_cast<void*>(self_k16_.data() + offset) : self_k_.data() + offset;
 }
 
 void* Decoder::self_v(int layer, int seq) {
   const size_t offset = (static_cast<size_t>(layer) * max_batch_ + seq) * n_ctx_ * n_state_;
-  return half_cross_ ? static_cast<void*>(self_v16_.data() + offset) : self_v_.data() + offset;
+  return half_caches_ ? static_cast<void*>(self_v16_.data() + offset) : self_v_.data() + offset;
 }
 
 void* Decoder::cross_keys(int layer) {
   const size_t offset = static_cast<size_t>(layer) * key_panels_per_layer_;
-  return half_cross_ ? static_cast<void*>(cross_k16_.data() + offset) : cross_k_.data() + offset;
+  return half_caches_ ? static_cast<void*>(cross_k16_.data() + offset) : cross_k_.data() + offset;
 }
 
 void* Decoder::cross_values(int layer) {
   const size_t offset = static_cast<size_t>(layer) * n_audio_ctx_ * n_state_;
-  return half_cross_ ? static_cast<void*>(cross_v16_.data() + offset) : cross_v_.data() + offset;
+  return half_caches_ ? static_cast<void*>(cross_v16_.data() + offset) : cross_v_.data() + offset;
 }
 
 void Decoder::set_audio_features(const float* audio_features) {
@@ -104,9 +104,9 @@ void Decoder::set_audio_features(const float* audio_features) {
       }
     };
     project(a.key, nullptr, true);
-    pack_key_panels(scratch, n_state_, n_audio_ctx_, n_head, d_head, cross_type(), cross_keys(l));
+    pack_key_panels(scratch, n_state_, n_audio_ctx_, n_head, d_head, kv_type(), cross_keys(l));
     project(a.value, a.value.bias, false);
-    pack_head_values(scratch, n_state_, n_audio_ctx_, n_head, d_head, cross_type(), cross_values(l));
+    pack_head_values(scratch, n_state_, n_audio_ctx_, n_head, d_head, kv_type(), cross_values(l));
   }
 }
 
@@ -146,15 +146,15 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     linear(h_.data(), rows, d, b.attn.value.weight, b.attn.value.bias, d, v_.data(), Epilogue::Store, precision_);
     const size_t seq_floats = static_cast<size_t>(n_tokens) * d;
     for (int s = 0; s < batch; ++s) {
-      store_head_major(k_.data() + s * seq_floats, d, n_tokens, n_head, d_head, cache_type(), self_k(l, s), n_ctx_,
+      store_head_major(k_.data() + s * seq_floats, d, n_tokens, n_head, d_head, kv_type(), self_k(l, s), n_ctx_,
                        offset);
-      store_head_major(v_.data() + s * seq_floats, d, n_tokens, n_head, d_head, cache_type(), self_v(l, s), n_ctx_,
+      store_head_major(v_.data() + s * seq_floats, d, n_tokens, n_head, d_head, kv_type(), self_v(l, s), n_ctx_,
                        offset);
     }
     // Every sequence against its own cache, all in one job (beams would otherwise each wait
     // for their heads' slowest task); k_ and v_ are free again, scratch for prompts.
     const size_t cache_elements = static_cast<size_t>(n_ctx_) * d;
-    attention_head_major(q_.data(), d, seq_floats, cache_type(), self_k(l, 0), self_v(l, 0), n_ctx_, cache_elements,
+    attention_head_major(q_.data(), d, seq_floats, kv_type(), self_k(l, 0), self_v(l, 0), n_ctx_, cache_elements,
                          attn_.data(), d, seq_floats, batch, n_tokens, offset + n_tokens, n_head, d_head, offset,
                          k_.data(), v_.data());
     linear(attn_.data(), rows, d, b.attn.out.weight, b.attn.out.bias, d, x_.data(), Epilogue::Accumulate, precision_);
@@ -163,7 +163,7 @@ const float* Decoder::forward(const int* tokens, int batch, int n_tokens, int of
     layer_norm(x_.data(), rows, d, b.cross_attn_ln.gamma, b.cross_attn_ln.beta, h_.data());
     linear(h_.data(), rows, d, b.cross_attn.query.weight, b.cross_attn.query.bias, d, q_.data(), Epilogue::Store,
            precision_);
-    attention_key_panels(q_.data(), d, cross_type(), cross_keys(l), cross_values(l), attn_.data(), d, rows,
+    attention_key_panels(q_.data(), d, kv_type(), cross_keys(l), cross_values(l), attn_.data(), d, rows,
                          n_audio_ctx_, b.cross_attn.n_head, d_head, cross_v_.data());
     if (!alignment_heads_.empty()) capture_cross_scores(l, n_tokens, offset, d_head);
     linear(attn_.data(), rows, d, b.cross_attn.out.weight, b.cross_attn.out.bias, d, x_.data(), Epilogue::Accumulate,
@@ -219,14 +219,14 @@ void Decoder::capture_cross_scores(int layer, int n_tokens, int offset, int d_he
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
   const size_t per_head = key_panel_elements(n_audio_ctx_, d_head);
-  const size_t element = half_cross_ ? sizeof(uint16_t) : sizeof(float);
+  const size_t element = half_caches_ ? sizeof(uint16_t) : sizeof(float);
   for (size_t i = 0; i < alignment_heads_.size(); ++i) {
     if (alignment_heads_[i].first != layer) continue;
     const int head = alignment_heads_[i].second;
     const void* panels = static_cast<const char*>(cross_keys(layer)) + head * per_head * element;
     float* out = alignment_qk_.data() + (i * alignment_max_tokens_ + offset) * static_cast<size_t>(n_audio_ctx_);
     panel_gemm(active_panel_kernel(), n_tokens, n_audio_ctx_, d_head, q_.data() + head * d_head,
-               static_cast<size_t>(n_state_), half_cross_ ? PanelType::F16 : PanelType::F32, panels, out,
+               static_cast<size_t>(n_state_), half_caches_ ? PanelType::F16 : PanelType::F32, panels, out,
                static_cast<size_t>(n_audio_ctx_), false);
     for (size_t j = 0; j < static_cast<size_t>(n_tokens) * n_audio_ctx_; ++j) out[j] *= scale;
   }

@@ -53,10 +53,10 @@ class Decoder {
   int max_batch() const { return max_batch_; }
   // Bytes per stored value of the cross- and self-attention K/V caches (what a decode step
   // streams besides the weights).
-  size_t kv_cache_element_bytes() const { return half_cross_ ? sizeof(uint16_t) : sizeof(float); }
+  size_t kv_cache_element_bytes() const { return half_caches_ ? sizeof(uint16_t) : sizeof(float); }
 
  private:
-  // Sequence seq's self-attention cache of one layer: [n_head][n_ctx][d_head] as cache_type().
+  // Sequence seq's self-attention cache of one layer: [n_head][n_ctx][d_head] as kv_type().
   void* self_k(int layer, int seq);
   void* self_v(int layer, int seq);
   void capture_cross_scores(int layer, int n_tokens, int offset, int d_head);
@@ -72,17 +72,16 @@ class Decoder {
   // projection before it is packed; with a half cache, cross_v_ holds one layer's widened values
   // for many-query passes.
   size_t key_panels_per_layer_ = 0;
-  bool half_cross_ = false;
+  bool half_caches_ = false;
   Precision precision_ = Precision::Exact;  // Reduced unless ComputeType::Float32
   // The caches a step streams sit on huge pages (common/huge_pages.h).
   HugeVector<float> cross_k_, cross_v_;
   std::vector<float> projection_scratch_;
   HugeVector<uint16_t> cross_k16_, cross_v16_;
-  MatrixType cross_type() const { return half_cross_ ? MatrixType::F16 : MatrixType::F32; }
-  MatrixType cache_type() const { return cross_type(); }  // the self-attention cache's
+  MatrixType kv_type() const { return half_caches_ ? MatrixType::F16 : MatrixType::F32; }  // both caches'
   void* cross_keys(int layer);
   void* cross_values(int layer);
-  // Self-attention caches [layer][seq][n_head][n_ctx][d_head]: f32, or half with a half
+  // Self-attention caches [layer][seq][n_head][n_ctx][d_head]: f32, or half like the
   // cross-attention cache (reduced precision).
   HugeVector<float> self_k_, self_v_;
   HugeVector<uint16_t> self_k16_, self_v16_;
