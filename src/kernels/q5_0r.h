@@ -11,7 +11,8 @@
 // value i of block 2p in its low nibble and of value i of block 2p + 1 in its high nibble, so
 // one mask (or a shift and a mask) gives a block's 32 values in order, and one byte-wise bit
 // matrix per 64-bit lane gives both blocks' from the 32 bytes loaded twice. Pair word p holds
-// the fifth bits of blocks 2p and 2p + 1, arranged for 64-bit lane shifts: with v = 8a + j (a = 0..3, j = 0..7), the fifth bit of value v is
+// the fifth bits of blocks 2p and 2p + 1, arranged for 64-bit lane shifts: with v = 8a + j
+// (a = 0..3, j = 0..7), the fifth bit of value v is
 //   bit 8j + 4 + a of the word for block 2p (shift the word right by a),
 //   bit 8j + 3 - a of the word for block 2p + 1 (shift it left by a + 1),
 // which puts it at bit 4 of byte j of 64-bit lane a, where the value's byte sits.

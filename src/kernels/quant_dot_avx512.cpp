@@ -4,15 +4,15 @@
 //   q5_0r: four operations where the 256-bit kernel (quant_dot_avx2_kernel.h) takes four or five
 //     per block: the pair's 32 nibble bytes loaded into both halves, low nibbles (block 2p) or
 //     high ones (block 2p + 1) per 64-bit lane by one vgf2p8affineqb (a bit matrix per lane);
-//     vpshufbitqmb gathers the 64 fifth bits of the pair word into a mask, in value order, and a masked byte add puts
-//     16 on the values that have one.
+//     vpshufbitqmb gathers the 64 fifth bits of the pair word into a mask, in value order, and a
+//     masked byte add puts 16 on the values that have one.
 // Then per activation row one vpdpbusd, which starts from the lanes' shares of -offset Σq (the
 // activations' offset array: exact integer sums), a convert and a multiply-add against both
 // blocks' scales. On Zen 4, one core, cached rows (kernels_bench BM_LinearQuant path 4 vs 2):
 // q5_0r +5-16 % (1 row), +23 % (5 rows); q8_0r about twice the 256-bit kernel's rate on q8_0
-// blocks (bench/README.md). Fewer operations still for q5_0r (no lane permutes, scales by
-// broadcast load) measured the same in a standalone kernel. Other weight types run the 256-bit
-// VNNI kernel, compiled here again.
+// blocks (bench/README.md). Dropping the lane permute (nibbles interleaved per pair at load)
+// took base q5_0 decode steps to 0.92x on one core; scales by broadcast load measured the same
+// in a standalone kernel. Other weight types run the 256-bit VNNI kernel, compiled here again.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
